@@ -1,0 +1,142 @@
+// FastCGI glue: strict request parsing, response helpers and the accept
+// loop over libfcgi.
+//
+// The listening socket is fd 0, as both systemd socket activation
+// (StandardInput=socket) and spawn-fcgi pass it. Parsing is strict: bad
+// percent-encoding, a parameter repeated where one is expected, or input
+// over a size limit is rejected with 400 instead of being guessed at.
+// Nothing is ever written to the FastCGI error stream, because nginx logs
+// whatever arrives there as an error; logs go to stderr (see log.h).
+
+#ifndef SRCONNECT_LIB_FASTCGI_H_
+#define SRCONNECT_LIB_FASTCGI_H_
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "status.h"
+
+namespace srconnect {
+
+struct RequestLimits {
+  size_t max_query_bytes = 4096;
+  size_t max_body_bytes = 16 * 1024;
+  size_t max_parameters = 32;
+  size_t max_cookie_bytes = 4096;
+  size_t max_value_bytes = 2048;
+};
+
+// Decoded name/value pairs of a query string or a form body, in order.
+class Params {
+ public:
+  Params() = default;
+  explicit Params(std::vector<std::pair<std::string, std::string>> pairs)
+      : pairs_(std::move(pairs)) {}
+
+  // Returns the single value of `name`, nullopt when absent, or an error
+  // naming the parameter when it appears more than once.
+  Result<std::optional<std::string>> GetOne(std::string_view name) const;
+
+  size_t Count(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& pairs() const {
+    return pairs_;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> pairs_;
+};
+
+// Decodes application/x-www-form-urlencoded text ('+' is a space, %XX a
+// byte). Rejects a '%' not followed by two hex digits, an encoded NUL
+// (%00), raw control characters, a name longer or a value longer than
+// limits.max_value_bytes, and more than limits.max_parameters pairs.
+Result<Params> ParseUrlEncoded(std::string_view text,
+                               const RequestLimits& limits);
+
+// Percent-encodes everything but the RFC 3986 unreserved characters.
+std::string UrlEncode(std::string_view text);
+
+// Parses a Cookie header ("a=1; b=2"). A cookie name that appears twice is
+// kept once, with its first value, the order browsers send the most
+// specific path first.
+Result<std::map<std::string, std::string>> ParseCookies(
+    std::string_view header, const RequestLimits& limits);
+
+struct HttpRequest {
+  std::string method;        // REQUEST_METHOD
+  std::string path;          // DOCUMENT_URI, without the query
+  std::string query_string;  // QUERY_STRING, raw
+  std::string remote_addr;   // REMOTE_ADDR
+  std::string scheme;        // REQUEST_SCHEME, "http" or "https"
+  // Request headers from HTTP_* variables, names lower-case with '-'
+  // ("accept", "content-type", "cookie").
+  std::map<std::string, std::string> headers;
+  Params query;
+  Params form;  // only for POST application/x-www-form-urlencoded
+  std::map<std::string, std::string> cookies;
+
+  // Returns the header value or "".
+  std::string Header(std::string_view lower_case_name) const;
+  // True when REMOTE_ADDR is 127.0.0.0/8 or ::1.
+  bool FromLoopback() const;
+};
+
+// Builds a request from FastCGI parameters and the raw body. The error
+// message is safe to show: it names the parameter and the limit, never a
+// cookie value.
+Result<HttpRequest> ParseRequest(
+    const std::map<std::string, std::string>& params, std::string_view body,
+    const RequestLimits& limits);
+
+struct Cookie {
+  std::string name;
+  std::string value;
+  std::string path = "/";
+  int64_t max_age_s = -1;  // -1 omits Max-Age; 0 deletes the cookie
+  bool http_only = true;
+  bool secure = true;
+  std::string same_site = "Lax";
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  static HttpResponse Html(int status, std::string body);
+  static HttpResponse Json(int status, std::string body);
+  static HttpResponse Text(int status, std::string body);
+  // 303 for a POST answered with a redirect would also do; srconnect uses
+  // 302, which every browser follows with GET.
+  static HttpResponse Redirect(const std::string& location);
+
+  void AddHeader(std::string name, std::string value);
+  void SetCookie(const Cookie& cookie);
+};
+
+// Returns the FastCGI response text: "Status: ...\r\n", the headers (with
+// Cache-Control: no-store and the security headers added when absent), a
+// blank line and the body. Header values with CR or LF are dropped.
+std::string SerializeResponse(const HttpResponse& response);
+
+// Escapes & < > " ' for HTML text and attribute values.
+std::string HtmlEscape(std::string_view text);
+
+using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// Accepts requests on fd 0 until the process is asked to stop (SIGTERM) or
+// accept fails. Each request is parsed with `limits`; a parse error is
+// answered with 400 and a page that names the bad value, and an exception
+// escaping `handler` with 500, logged with the request path. Returns the
+// process exit code.
+int RunFastCgi(const RequestLimits& limits, const RequestHandler& handler);
+
+}  // namespace srconnect
+
+#endif  // SRCONNECT_LIB_FASTCGI_H_
