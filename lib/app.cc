@@ -1,5 +1,7 @@
 #include "app.h"
 
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <utility>
 
@@ -37,5 +39,27 @@ Result<App> LoadApp(const std::string& config_path) {
 }
 
 int64_t NowUnix() { return static_cast<int64_t>(std::time(nullptr)); }
+
+HandlerFlags ParseHandlerFlags(int argc, char** argv, const char* usage) {
+  HandlerFlags flags;
+  std::string config_flag;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0) {
+      std::fputs(usage, stdout);
+      flags.exit_code = 0;
+      return flags;
+    }
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      config_flag = argv[++i];
+      continue;
+    }
+    std::fprintf(stderr, "unknown or incomplete argument \"%s\"\n%s",
+                 argv[i], usage);
+    flags.exit_code = 2;
+    return flags;
+  }
+  flags.config_path = ResolveConfigPath(config_flag);
+  return flags;
+}
 
 }  // namespace srconnect

@@ -38,6 +38,17 @@ Result<App> LoadApp(const std::string& config_path);
 // Returns the current time in unix seconds.
 int64_t NowUnix();
 
+// The flags every FastCGI binary takes: --config PATH and --help.
+struct HandlerFlags {
+  std::string config_path;  // resolved with ResolveConfigPath
+  // -1 to go on; otherwise main returns this code (0 after --help, 2 after
+  // a bad flag, with the message already printed).
+  int exit_code = -1;
+};
+
+// Parses argv; `usage` is printed for --help and after a bad flag.
+HandlerFlags ParseHandlerFlags(int argc, char** argv, const char* usage);
+
 }  // namespace srconnect
 
 #endif  // SRCONNECT_LIB_APP_H_
