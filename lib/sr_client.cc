@@ -33,7 +33,7 @@ constexpr int64_t kMaxTokenLifetimeS = 366 * 24 * 3600;
 
 // Returns up to kMaxExcerptChars of `text` with every byte outside
 // printable ASCII replaced by '?', for use inside a message.
-std::string Excerpt(std::string_view text) {
+std::string Sanitize(std::string_view text) {
   std::string out;
   for (char c : text.substr(0, kMaxExcerptChars)) {
     const auto byte = static_cast<unsigned char>(c);
@@ -41,6 +41,11 @@ std::string Excerpt(std::string_view text) {
   }
   if (text.size() > kMaxExcerptChars) out += "...";
   return out;
+}
+
+// Returns Sanitize(text) in double quotes, with '"' and '\' escaped.
+std::string QuoteExcerpt(std::string_view text) {
+  return Quote(Sanitize(text));
 }
 
 // Parses `body` without throwing. A syntax error gives a discarded value.
@@ -190,7 +195,7 @@ CallError TransientStatus(const HttpResult& response, std::string_view subject,
 // body, or an empty string.
 std::string OAuthErrorCode(const json& body) {
   const std::string* code = StringMember(body, "error");
-  return code != nullptr ? Excerpt(*code) : "";
+  return code != nullptr ? Sanitize(*code) : "";
 }
 
 // Returns " invalid_client (\"description\")" for an RFC 6749 error body,
@@ -200,20 +205,21 @@ std::string DescribeOAuthError(const json& body, const std::string& code) {
   std::string text = " " + code;
   const std::string* description = StringMember(body, "error_description");
   if (description != nullptr && !description->empty()) {
-    text += " (\"" + Excerpt(*description) + "\")";
+    text += " (" + QuoteExcerpt(*description) + ")";
   }
   return text;
 }
 
 // Returns ": \"message\" (CODE: \"detail\")" from SmartRecruiters'
 // ErrorResponse {message, errors: [{code, message}]}, using the first
-// entry of errors, or "" when the body is not one.
+// entry of errors, or "" when the body is not one. A detail equal to the
+// top-level message is left out.
 std::string DescribeErrorResponse(const json& body) {
   if (!body.is_object()) return "";
   std::string text;
   const std::string* message = StringMember(body, "message");
   if (message != nullptr && !message->empty()) {
-    text += ": \"" + Excerpt(*message) + "\"";
+    text += ": " + QuoteExcerpt(*message);
   }
 
   const auto errors = body.find("errors");
@@ -224,9 +230,11 @@ std::string DescribeErrorResponse(const json& body) {
   const std::string* code = StringMember(first, "code");
   const std::string* detail = StringMember(first, "message");
   std::string part;
-  if (code != nullptr) part += Excerpt(*code);
-  if (detail != nullptr && !detail->empty()) {
-    part += (part.empty() ? "\"" : ": \"") + Excerpt(*detail) + "\"";
+  if (code != nullptr) part += Sanitize(*code);
+  const bool repeats_message =
+      detail != nullptr && message != nullptr && *detail == *message;
+  if (detail != nullptr && !detail->empty() && !repeats_message) {
+    part += (part.empty() ? "" : ": ") + QuoteExcerpt(*detail);
   }
   if (part.empty()) return text;
   text += text.empty() ? ": (" : " (";

@@ -453,6 +453,19 @@ BOOST_AUTO_TEST_CASE(message_quotes_error_response) {
              std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(message_escapes_and_deduplicates) {
+  const auto result = ParseEnableIntegrationResponse(Response(
+      409,
+      R"({"message":"company \"ACME-1\" is integrated","errors":[{"code":)"
+      R"("already_integrated","message":"company \"ACME-1\" is integrated"}]})"));
+  BOOST_TEST_REQUIRE(!result.ok());
+  const std::string& message = result.error().message;
+  const std::string quoted = R"("company \"ACME-1\" is integrated")";
+  BOOST_TEST(message.find(quoted) != std::string::npos);
+  BOOST_TEST(message.find(quoted) == message.rfind(quoted));
+  BOOST_TEST(message.find("(already_integrated)") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(message_never_copies_success_body) {
   const std::vector<std::string> bodies = {
       R"({"clientId":"c","clientSecret":"LEAK-secret)",
