@@ -26,6 +26,7 @@
 namespace srconnect {
 
 inline constexpr size_t kKeyBytes = 32;
+inline constexpr size_t kMaxAccountIdBytes = 128;
 
 // Returns `count` bytes from the OpenSSL CSPRNG, or an error when it fails.
 Result<std::string> RandomBytes(size_t count);
@@ -34,7 +35,8 @@ Result<std::string> RandomBytes(size_t count);
 // state values, CSRF tokens and generated client secrets.
 Result<std::string> RandomToken(size_t bytes);
 
-// Returns the 32-byte HMAC-SHA256 of `data` under `key`.
+// Returns the 32-byte HMAC-SHA256 of `data` under `key`. Aborts the process
+// if OpenSSL fails, which takes a broken installation or a failed allocation.
 std::string HmacSha256(std::string_view key, std::string_view data);
 
 // Compares in time that depends only on the lengths, never on the contents.
@@ -57,12 +59,13 @@ std::string SealedValueContext(std::string_view table, int64_t row_id,
 class KeyRing {
  public:
   // Loads a key file of exactly 32 bytes. Fails, naming `path` and the fix,
-  // when the file is missing, has another size, or can be read by group or
-  // others (mode must be 0600 or 0400).
+  // when the file is missing, is not a regular file, has another size, or
+  // gives group or others any access (0600 and 0400 pass). A symlink is
+  // followed, and the mode checked is that of the file it points to.
   static Result<KeyRing> LoadKeyFile(const std::string& path);
 
   // Builds a ring from raw keys; for tests and for the rotate command.
-  // REQUIRES: each key is kKeyBytes long.
+  // REQUIRES: each key is kKeyBytes long, or the process aborts.
   static KeyRing FromKeys(std::string current,
                           std::vector<std::string> previous = {});
 
@@ -88,7 +91,10 @@ class KeyRing {
   static Result<std::string> KeyIdOf(std::string_view sealed);
 
   // Derives a 32-byte subkey for `purpose` (HKDF-SHA256 over the current
-  // key), so one key file also yields the HMAC key for state values.
+  // key, salt "srconnect", info `purpose`), so one key file also yields the
+  // HMAC key for state values. Aborts the process if OpenSSL fails.
+  // REQUIRES: `purpose` is at most 32768 bytes (HKDF_MAXINFO in OpenSSL
+  // 3.0.22), or the process aborts.
   Secret DeriveKey(std::string_view purpose) const;
 
  private:
@@ -105,12 +111,23 @@ class KeyRing {
 // Signed account links: the partner product sends an admin to
 // start or status with `account`, `expires` (unix seconds) and
 // `sig` = base64url(HMAC-SHA256(link secret, account + "\n" + expires)).
+
+// Checks that an account id is 1 to kMaxAccountIdBytes characters from
+// [A-Za-z0-9._:@-], because account ids land in URLs and logs. Call it
+// before SignAccountLink, which signs any id.
+Status ValidateAccountId(std::string_view account_id);
+
 std::string SignAccountLink(std::string_view link_secret,
                             std::string_view account_id,
                             int64_t expires_at_unix);
 
-// Checks a signed link at `now_unix`. The error says whether the signature
-// is invalid or the link has expired; it never contains the secret.
+// Checks a signed link at `now_unix`, with the HMAC over `expires_text` as
+// received. Rejects an empty link secret and an account id that fails
+// ValidateAccountId. Rejects an `expires_text` that is not decimal digits or
+// overflows int64_t, and a `signature` that is not unpadded base64url or
+// does not match. A link is valid up to and including the second `expires`.
+// The error states "invalid signature" or "expired at ..." and never
+// contains the secret.
 Status VerifyAccountLink(std::string_view link_secret,
                          std::string_view account_id,
                          std::string_view expires_text,
