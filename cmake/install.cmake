@@ -48,17 +48,21 @@ set(SRCONNECT_LIBEXEC_DIR "${CMAKE_INSTALL_FULL_LIBEXECDIR}/srconnect")
 set(SRCONNECT_DOC_DIR "${CMAKE_INSTALL_FULL_DOCDIR}")
 
 # Binaries. Each rule is skipped while its target does not exist, which
-# keeps a partial tree configurable.
+# keeps a partial tree configurable. srconnect-installed-programs builds
+# only these, for scripts/package.
+add_custom_target(srconnect-installed-programs)
 foreach(handler start callback status refresh)
   if(TARGET srconnect-${handler})
     install(TARGETS srconnect-${handler}
             RUNTIME DESTINATION "${CMAKE_INSTALL_LIBEXECDIR}/srconnect")
+    add_dependencies(srconnect-installed-programs srconnect-${handler})
   endif()
 endforeach()
 # The CLI's target is srconnect-cli because the library owns the name
 # srconnect; its executable is named srconnect.
 if(TARGET srconnect-cli)
   install(TARGETS srconnect-cli RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+  add_dependencies(srconnect-installed-programs srconnect-cli)
 endif()
 
 # Unit files: NAME.in is configured, a plain NAME is copied.
@@ -97,12 +101,14 @@ install(FILES "${PROJECT_SOURCE_DIR}/systemd/tmpfiles.d/srconnect.conf"
         DESTINATION "${SRCONNECT_TMPFILES_DIR}")
 
 # Configuration: the nginx snippet and the sample; the real srconnect.yaml
-# and the secrets are the operator's.
+# and the secrets are the operator's. The destinations are absolute
+# because with the prefix /usr, CMAKE_INSTALL_SYSCONFDIR is still the
+# relative "etc", which install() would place under /usr/etc.
 install(FILES "${PROJECT_SOURCE_DIR}/nginx/srconnect.conf"
-        DESTINATION "${CMAKE_INSTALL_SYSCONFDIR}/nginx/snippets")
+        DESTINATION "${CMAKE_INSTALL_FULL_SYSCONFDIR}/nginx/snippets")
 if(EXISTS "${PROJECT_SOURCE_DIR}/etc/srconnect.yaml.sample")
   install(FILES "${PROJECT_SOURCE_DIR}/etc/srconnect.yaml.sample"
-          DESTINATION "${CMAKE_INSTALL_SYSCONFDIR}/srconnect")
+          DESTINATION "${CMAKE_INSTALL_FULL_SYSCONFDIR}/srconnect")
 endif()
 
 # Documentation. The list is taken at configure time, so a new page needs

@@ -1,4 +1,5 @@
-# Helpers shared by the deployment tests. Source it; it expects `set -eu`.
+# Helpers shared by the deployment tests, sourced by scripts that run with
+# `set -eu`.
 #
 # Each test prints one line per check, "ok: ..." or "FAIL: ...", and exits
 # 0 when all passed, 1 on the first failure, or 77 (CTest's
@@ -85,4 +86,50 @@ find_unit_dir() {
     -print -quit)
   [[ -n $socket ]] || fail "srconnect-start.socket not installed under $root"
   dirname "${socket#"$root"}"
+}
+
+# Compares the file list in ACTUAL (one absolute path a line) with the
+# EXPECTED list (see expected-install-tree.txt). Prints one line per
+# difference and fails when there is any.
+compare_file_lists() {
+  local expected=$1 actual=$2 line path matched problems=0
+  local -a literals=() patterns=()
+  while IFS= read -r line; do
+    [[ -z $line || $line == \#* ]] && continue
+    if [[ $line == *\** ]]; then
+      patterns+=("$line")
+    else
+      literals+=("$line")
+    fi
+  done <"$expected"
+
+  for line in "${literals[@]}"; do
+    if ! grep -qxF -- "$line" "$actual"; then
+      echo "FAIL: missing file $line" >&2
+      problems=$((problems + 1))
+    fi
+  done
+  while IFS= read -r path; do
+    matched=no
+    for line in "${literals[@]}"; do
+      [[ $path == "$line" ]] && matched=yes && break
+    done
+    if [[ $matched == no ]]; then
+      for line in "${patterns[@]}"; do
+        # Unquoted on purpose: the line is a glob pattern.
+        # shellcheck disable=SC2053
+        [[ $path == $line ]] && matched=yes && break
+      done
+    fi
+    if [[ $matched == no ]]; then
+      echo "FAIL: unexpected file $path" >&2
+      problems=$((problems + 1))
+    fi
+  done <"$actual"
+
+  if ((problems > 0)); then
+    fail "differences from $expected: $problems; update it and" \
+      "docs/operations.md if the change is intended"
+  fi
+  pass "$(wc -l <"$actual") files match $(basename "$expected")"
 }
