@@ -12,6 +12,7 @@
 #define SRCONNECT_LIB_FASTCGI_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -83,7 +84,8 @@ struct HttpRequest {
 
   // Returns the header value or "".
   std::string Header(std::string_view lower_case_name) const;
-  // True when REMOTE_ADDR is 127.0.0.0/8 or ::1.
+  // True when REMOTE_ADDR is in 127.0.0.0/8, is ::1, or is an IPv4 loopback
+  // address mapped to IPv6 (::ffff:127.0.0.1).
   bool FromLoopback() const;
 };
 
@@ -117,12 +119,18 @@ struct HttpResponse {
   static HttpResponse Redirect(const std::string& location);
 
   void AddHeader(std::string name, std::string value);
+  // Adds a Set-Cookie header. A cookie whose name is not an RFC 6265 token,
+  // whose value is not cookie-octets, or whose path or SameSite is invalid
+  // is not added, and the error is logged without the value.
   void SetCookie(const Cookie& cookie);
 };
 
 // Returns the FastCGI response text: "Status: ...\r\n", the headers (with
-// Cache-Control: no-store and the security headers added when absent), a
-// blank line and the body. Header values with CR or LF are dropped.
+// Content-Type: text/plain; charset=utf-8, Cache-Control: no-store and the
+// security headers added when absent), a blank line and the body. A header
+// whose name or value contains CR or LF, whose name is not a token, whose value
+// contains NUL, or that is named "Status" is dropped with a logged warning. A
+// status outside 100..599 is sent as 500.
 std::string SerializeResponse(const HttpResponse& response);
 
 // Escapes & < > " ' for HTML text and attribute values.

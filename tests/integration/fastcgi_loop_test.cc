@@ -1,0 +1,477 @@
+// Runs RunFastCgi for real: the fastcgi_echo program listens on a unix
+// socket passed as fd 0, a non-daemon nginx on a free 127.0.0.1 port
+// forwards to it with the stock fastcgi_params, and an HTTP client talks
+// to nginx. Every process is started in a temporary directory and killed
+// when the test case ends, also on failure.
+//
+// REQUIRES: nginx at /usr/sbin/nginx with /etc/nginx/fastcgi_params, and
+// the fastcgi_echo target built (FASTCGI_ECHO_PATH).
+
+#define BOOST_TEST_MODULE fastcgi_loop
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using nlohmann::json;
+
+// Maximum time for every wait: process start, exit and each HTTP exchange.
+constexpr auto kTimeout = std::chrono::seconds(10);
+constexpr char kNginxPath[] = "/usr/sbin/nginx";
+constexpr char kFastCgiParamsPath[] = "/etc/nginx/fastcgi_params";
+
+// Maximum body size of fastcgi_echo, the default max_body_bytes.
+constexpr size_t kMaxBodyBytes = 16 * 1024;
+
+[[noreturn]] void ThrowErrno(const std::string& call) {
+  throw std::runtime_error(call + " failed: " + std::strerror(errno));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.good()) throw std::runtime_error("failed to write " + path);
+}
+
+bool Contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// A directory under /tmp, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = "/tmp/srconnect-fastcgi-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) ThrowErrno("mkdtemp");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A child process that is stopped and reaped on destruction: SIGTERM,
+// then SIGKILL when it has not exited within kTimeout.
+class ChildProcess {
+ public:
+  // Starts `argv` with `stdin_fd` as its fd 0 and stdout and stderr
+  // appended to `log_path`. Throws std::runtime_error when fork fails. A
+  // failed exec shows as exit code 127.
+  ChildProcess(const std::vector<std::string>& argv, int stdin_fd,
+               const std::string& log_path) {
+    UniqueFd log(::open(log_path.c_str(),
+                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (log.get() < 0) ThrowErrno("open " + log_path);
+    std::vector<char*> args;
+    for (const std::string& arg : argv) {
+      args.push_back(const_cast<char*>(arg.c_str()));
+    }
+    args.push_back(nullptr);
+
+    pid_ = ::fork();
+    if (pid_ < 0) ThrowErrno("fork");
+    if (pid_ == 0) {
+      // Only async-signal-safe calls from here to exec. The descriptors
+      // move above 10 first, so that dup2 cannot overwrite one of them
+      // when the parent had fd 0, 1 or 2 closed.
+      const int in = ::fcntl(stdin_fd, F_DUPFD_CLOEXEC, 10);
+      const int out = ::fcntl(log.get(), F_DUPFD_CLOEXEC, 10);
+      if (in < 0 || out < 0 || ::dup2(in, STDIN_FILENO) < 0 ||
+          ::dup2(out, STDOUT_FILENO) < 0 || ::dup2(out, STDERR_FILENO) < 0) {
+        ::_exit(126);
+      }
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+
+  ~ChildProcess() { Stop(); }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  bool Running() {
+    Poll();
+    return !status_.has_value();
+  }
+
+  // Sends `signal` and waits up to kTimeout for the exit. Returns the
+  // wait status, or nullopt when the process is still running.
+  std::optional<int> SignalAndWait(int signal) {
+    if (Running()) ::kill(pid_, signal);
+    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (Running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return status_;
+  }
+
+ private:
+  void Poll() {
+    if (status_.has_value() || pid_ <= 0) return;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+  }
+
+  void Stop() {
+    if (pid_ <= 0 || SignalAndWait(SIGTERM).has_value()) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    status_ = status;
+  }
+
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// Returns a unix stream socket bound to `path` and listening.
+int ListenOnUnixSocket(const std::string& path) {
+  sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) {
+    throw std::runtime_error("socket path is longer than " +
+                             std::to_string(sizeof(address.sun_path) - 1) +
+                             " bytes: " + path);
+  }
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) ThrowErrno("socket");
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address),
+             sizeof(address)) != 0 ||
+      ::listen(fd, 16) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    ThrowErrno("bind or listen on " + path);
+  }
+  return fd;
+}
+
+// Returns a 127.0.0.1 TCP port that was free a moment ago. Another
+// program may take it before nginx binds it, and then nginx fails to start.
+int FreeLoopbackPort() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) ThrowErrno("socket");
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t size = sizeof(address);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &size) !=
+          0) {
+    ThrowErrno("bind or getsockname on 127.0.0.1");
+  }
+  return ntohs(address.sin_port);
+}
+
+bool CanConnect(int port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  return fd.get() >= 0 &&
+         ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address),
+                   sizeof(address)) == 0;
+}
+
+// nginx in the foreground as a single process, with every path inside
+// `dir`, forwarding all requests to the FastCGI socket.
+std::string NginxConfig(const TempDir& dir, int port,
+                        const std::string& fastcgi_socket) {
+  std::ostringstream config;
+  config << "daemon off;\n"
+         << "master_process off;\n"
+         << "pid " << dir.File("nginx.pid") << ";\n"
+         << "error_log " << dir.File("error.log") << " info;\n";
+  // Matters only with a master process: a root nginx then runs its workers
+  // as "nobody", which cannot open the 0700 temporary directory.
+  if (::geteuid() == 0) config << "user root;\n";
+  config << "events {\n"
+         << "    worker_connections 64;\n"
+         << "}\n"
+         << "http {\n"
+         << "    access_log " << dir.File("access.log") << ";\n"
+         << "    client_body_temp_path " << dir.File("client_body") << ";\n"
+         << "    fastcgi_temp_path " << dir.File("fastcgi_temp") << ";\n"
+         << "    proxy_temp_path " << dir.File("proxy_temp") << ";\n"
+         << "    scgi_temp_path " << dir.File("scgi_temp") << ";\n"
+         << "    uwsgi_temp_path " << dir.File("uwsgi_temp") << ";\n"
+         << "    client_max_body_size 1m;\n"
+         << "    server {\n"
+         << "        listen 127.0.0.1:" << port << ";\n"
+         << "        location / {\n"
+         << "            include " << kFastCgiParamsPath << ";\n"
+         << "            fastcgi_param DOCUMENT_URI $uri;\n"
+         // Overrides the included REQUEST_SCHEME, as a TLS-terminating
+         // proxy in front would.
+         << "            fastcgi_param REQUEST_SCHEME https;\n"
+         << "            fastcgi_pass unix:" << fastcgi_socket << ";\n"
+         << "        }\n"
+         << "    }\n"
+         << "}\n";
+  return config.str();
+}
+
+// fastcgi_echo behind nginx, for one test case.
+class EchoStack {
+ public:
+  EchoStack()
+      : listener_(ListenOnUnixSocket(dir_.File("echo.sock"))),
+        dev_null_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
+        echo_({FASTCGI_ECHO_PATH}, listener_.get(), dir_.File("echo.log")),
+        port_(FreeLoopbackPort()),
+        nginx_(StartNginx()),
+        client_("127.0.0.1", port_) {
+    WaitForNginx();
+    client_.set_connection_timeout(kTimeout);
+    client_.set_read_timeout(kTimeout);
+    client_.set_write_timeout(kTimeout);
+    // Send request targets as written, bad escapes included.
+    client_.set_url_encode(false);
+  }
+
+  httplib::Client& client() { return client_; }
+  ChildProcess& echo() { return echo_; }
+  std::string EchoLog() const { return ReadFile(dir_.File("echo.log")); }
+  std::string ErrorLog() const { return ReadFile(dir_.File("error.log")); }
+
+  // Checks that nothing reached nginx through the FastCGI error stream
+  // and that nginx logged no error.
+  void CheckErrorLogClean() const {
+    const std::string log = ErrorLog();
+    BOOST_TEST(!Contains(log, "FastCGI sent in stderr"), log);
+    BOOST_TEST(!Contains(log, "[error]"), log);
+    BOOST_TEST(!Contains(log, "[crit]"), log);
+    BOOST_TEST(!Contains(log, "[alert]"), log);
+  }
+
+ private:
+  ChildProcess StartNginx() {
+    if (::access(kNginxPath, X_OK) != 0) {
+      throw std::runtime_error(std::string(kNginxPath) + " is not installed");
+    }
+    WriteFile(dir_.File("nginx.conf"),
+              NginxConfig(dir_, port_, dir_.File("echo.sock")));
+    return ChildProcess({kNginxPath, "-p", dir_.path(), "-c",
+                         dir_.File("nginx.conf"), "-e", dir_.File("error.log")},
+                        dev_null_.get(), dir_.File("nginx.out"));
+  }
+
+  void WaitForNginx() {
+    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (!CanConnect(port_)) {
+      if (!nginx_.Running() || std::chrono::steady_clock::now() > deadline) {
+        throw std::runtime_error("nginx did not start on port " +
+                                 std::to_string(port_) + ": " + ErrorLog() +
+                                 ReadFile(dir_.File("nginx.out")));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  TempDir dir_;
+  UniqueFd listener_;
+  UniqueFd dev_null_;
+  ChildProcess echo_;
+  int port_;
+  ChildProcess nginx_;
+  httplib::Client client_;
+};
+
+std::string HeaderOf(const httplib::Result& result, const std::string& name) {
+  return result->get_header_value(name);
+}
+
+json Pair(const std::string& name, const std::string& value) {
+  return json::array({name, value});
+}
+
+BOOST_AUTO_TEST_SUITE(fastcgi_loop)
+
+BOOST_FIXTURE_TEST_CASE(get_round_trips_query_and_cookies, EchoStack) {
+  const httplib::Headers headers = {
+      {"Accept", "application/json"},
+      {"Cookie", "sid=abc123; junk=a b; theme=\"dark\"; sid=second"}};
+  httplib::Result result =
+      client().Get("/echo?q=a+b%26c&euro=%E2%82%AC&empty=&flag", headers);
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "GET failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 200);
+  BOOST_TEST(HeaderOf(result, "Content-Type") ==
+             "application/json; charset=utf-8");
+  BOOST_TEST(HeaderOf(result, "Cache-Control") == "no-store");
+  BOOST_TEST(HeaderOf(result, "X-Content-Type-Options") == "nosniff");
+  BOOST_TEST(HeaderOf(result, "X-Frame-Options") == "DENY");
+
+  const json echo = json::parse(result->body);
+  BOOST_TEST(echo["method"] == "GET");
+  BOOST_TEST(echo["path"] == "/echo");
+  BOOST_TEST(echo["scheme"] == "https");
+  BOOST_TEST(echo["remote_addr"] == "127.0.0.1");
+  BOOST_TEST(echo["from_loopback"] == true);
+  BOOST_TEST(echo["headers"]["accept"] == "application/json");
+  const json expected_query =
+      json::array({Pair("q", "a b&c"), Pair("euro", "\xe2\x82\xac"),
+                   Pair("empty", ""), Pair("flag", "")});
+  BOOST_TEST(echo["query"] == expected_query, echo["query"].dump());
+  const json expected_cookies = {{"sid", "abc123"}, {"theme", "dark"}};
+  BOOST_TEST(echo["cookies"] == expected_cookies, echo["cookies"].dump());
+  CheckErrorLogClean();
+}
+
+BOOST_FIXTURE_TEST_CASE(post_round_trips_form, EchoStack) {
+  httplib::Result result =
+      client().Post("/echo?step=2", "name=J%C3%BCrgen&note=1+2%2B3",
+                    "application/x-www-form-urlencoded; charset=UTF-8");
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "POST failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 200);
+
+  const json echo = json::parse(result->body);
+  BOOST_TEST(echo["method"] == "POST");
+  const json expected_form =
+      json::array({Pair("name", "J\xc3\xbcrgen"), Pair("note", "1 2+3")});
+  BOOST_TEST(echo["form"] == expected_form, echo["form"].dump());
+  BOOST_TEST(echo["query"] == json::array({Pair("step", "2")}));
+  BOOST_TEST(echo["headers"]["content-length"] == "29");
+  CheckErrorLogClean();
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_percent_escape_gets_400_naming_parameter,
+                        EchoStack) {
+  httplib::Result result = client().Get("/echo?ok=1&%3Cb%3E=%G1");
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "GET failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 400);
+  BOOST_TEST(HeaderOf(result, "Content-Type") == "text/html; charset=utf-8");
+  BOOST_TEST(Contains(result->body, "&quot;&lt;b&gt;&quot;"), result->body);
+  BOOST_TEST(!Contains(result->body, "<b>"), result->body);
+  BOOST_TEST(Contains(result->body, "two hex digits"), result->body);
+  CheckErrorLogClean();
+}
+
+BOOST_FIXTURE_TEST_CASE(json_post_gets_400, EchoStack) {
+  httplib::Result result =
+      client().Post("/echo", "{\"a\":1}", "application/json");
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "POST failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 400);
+  BOOST_TEST(Contains(result->body, "&quot;application/json&quot;"),
+             result->body);
+  CheckErrorLogClean();
+}
+
+BOOST_FIXTURE_TEST_CASE(oversized_body_gets_413, EchoStack) {
+  const std::string body = "a=" + std::string(kMaxBodyBytes, 'x');
+  httplib::Result result =
+      client().Post("/echo", body, "application/x-www-form-urlencoded");
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "POST failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 413);
+  BOOST_TEST(Contains(result->body, std::to_string(kMaxBodyBytes) + " bytes"),
+             result->body);
+
+  httplib::Result next = client().Get("/echo");
+  BOOST_TEST_REQUIRE(static_cast<bool>(next));
+  BOOST_TEST(next->status == 200);
+  CheckErrorLogClean();
+}
+
+BOOST_FIXTURE_TEST_CASE(throwing_handler_gets_500_loop_survives, EchoStack) {
+  httplib::Result result = client().Get("/throw");
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "GET failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 500);
+  BOOST_TEST(result->body == "internal error\n");
+  BOOST_TEST(HeaderOf(result, "Content-Type") == "text/plain; charset=utf-8");
+
+  httplib::Result next = client().Get("/echo?after=throw");
+  BOOST_TEST_REQUIRE(static_cast<bool>(next),
+                     "GET failed: " << httplib::to_string(next.error()));
+  BOOST_TEST(next->status == 200);
+  BOOST_TEST(echo().Running());
+
+  const std::string echo_log = EchoLog();
+  BOOST_TEST(Contains(echo_log,
+                      "<3>request to \"/throw\" failed: "
+                      "\"fastcgi_echo handler threw on purpose\""),
+             echo_log);
+  CheckErrorLogClean();
+}
+
+BOOST_FIXTURE_TEST_CASE(sigterm_exits_with_code_0, EchoStack) {
+  httplib::Result result = client().Get("/echo");
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "GET failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 200);
+
+  const std::optional<int> status = echo().SignalAndWait(SIGTERM);
+  BOOST_TEST_REQUIRE(status.has_value(), "fastcgi_echo ignored SIGTERM");
+  BOOST_TEST(WIFEXITED(*status));
+  BOOST_TEST(WEXITSTATUS(*status) == 0);
+  BOOST_TEST(Contains(EchoLog(), "<6>stopped on SIGTERM"), EchoLog());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
