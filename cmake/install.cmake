@@ -16,10 +16,10 @@
 #
 # The unit files are configured from systemd/*.in, so that ExecStart= and
 # LoadCredential= name the directories of this prefix. GNUInstallDirs makes
-# the configuration directory /etc only for the prefix /usr (and /opt/...);
-# with the default prefix /usr/local it is /usr/local/etc. The paths are
-# fixed at configure time, so `cmake --install --prefix` cannot move them:
-# configure with the prefix you install to.
+# the configuration directory /etc for the prefix /usr (/etc/opt/NAME for
+# /opt/NAME); with the default prefix /usr/local it is /usr/local/etc. The
+# paths are fixed at configure time, so configure with the prefix you
+# install to, because `cmake --install --prefix` cannot move them.
 
 # Directories that systemd reads. Debian 12's systemd.pc names
 # /lib/systemd/system for units and /usr/lib for sysusers.d and tmpfiles.d.

@@ -23,10 +23,10 @@ set(CPACK_OUTPUT_FILE_PREFIX "${PROJECT_BINARY_DIR}/packages")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Debian 12 package names of the shared libraries the binaries link;
-# tests/deploy/package.sh checks this list against the binaries' NEEDED
-# entries. systemd provides systemd-sysusers and systemd-tmpfiles for
-# postinst and runs the units.
+# Debian 12 package names of the shared libraries the binaries link.
+# tests/deploy/package_contents.sh checks this list against the binaries'
+# NEEDED entries. systemd provides systemd-sysusers and systemd-tmpfiles
+# for postinst and runs the units.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libc6, libstdc++6, libgcc-s1, libfcgi0ldbl, libcpp-httplib0.11, \
 libyaml-cpp0.7, libsqlite3-0, libssl3, systemd")
@@ -41,7 +41,8 @@ set(SRCONNECT_PACKAGE_SERVICES "${SRCONNECT_INSTALLED_UNITS}")
 list(FILTER SRCONNECT_PACKAGE_SERVICES INCLUDE REGEX "\\.service$")
 list(JOIN SRCONNECT_PACKAGE_SERVICES " " SRCONNECT_SERVICES)
 list(JOIN SRCONNECT_INSTALLED_UNITS " " SRCONNECT_ALL_UNITS)
-set(SRCONNECT_CONFFILES "${CMAKE_INSTALL_FULL_SYSCONFDIR}/nginx/snippets/srconnect.conf")
+set(SRCONNECT_CONFFILES
+    "${CMAKE_INSTALL_FULL_SYSCONFDIR}/nginx/snippets/srconnect.conf")
 if(EXISTS "${PROJECT_SOURCE_DIR}/etc/srconnect.yaml.sample")
   string(APPEND SRCONNECT_CONFFILES
          "\n${CMAKE_INSTALL_FULL_SYSCONFDIR}/srconnect/srconnect.yaml.sample")

@@ -35,8 +35,9 @@ if ! unshare --mount --propagation private sh -c "
     mount -t tmpfs tmpfs '$work_dir/probe' &&
     mkdir '$work_dir/probe/upper' '$work_dir/probe/work' \
       '$work_dir/probe/merged' &&
-    mount -t overlay overlay -o lowerdir=/,upperdir='$work_dir/probe/upper',workdir='$work_dir/probe/work' \
-      '$work_dir/probe/merged'" 2>"$work_dir/probe.log"; then
+    mount -t overlay overlay -o lowerdir=/,upperdir='$work_dir/probe/upper' \
+      -o workdir='$work_dir/probe/work' '$work_dir/probe/merged'" \
+    2>"$work_dir/probe.log"; then
   skip "cannot mount an overlay of / in a new mount namespace:" \
     "$(cat "$work_dir/probe.log")"
 fi
@@ -48,7 +49,8 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 deb=$1
-sockets="srconnect-start srconnect-callback srconnect-status srconnect-refresh-api"
+sockets="srconnect-start srconnect-callback srconnect-status
+  srconnect-refresh-api"
 
 # Runs dpkg with ARGS, shows its output, and fails with STEP if it fails.
 run_dpkg() {
@@ -98,8 +100,8 @@ link=/etc/systemd/system/timers.target.wants/srconnect-refresh.timer
   fail "srconnect-refresh.timer is not enabled: $link is missing or wrong"
 pass "the four sockets and the timer are enabled"
 
-for program in /usr/libexec/srconnect/srconnect-{start,callback,status,refresh} \
-    /usr/bin/srconnect; do
+for program in /usr/libexec/srconnect/srconnect-{start,callback,status} \
+    /usr/libexec/srconnect/srconnect-refresh /usr/bin/srconnect; do
   "$program" --help >/dev/null ||
     fail "$program --help failed in the installed system"
 done

@@ -100,7 +100,8 @@ activate() {
     prefix=("${private_network[@]}")
   fi
   systemd-socket-activate -l "$work_dir/run/$socket_name.sock" \
-    -E SRCONNECT_CONFIG="$config" "${prefix[@]}" sh -c 'exec "$0" <&3 3<&-' "${binaries[$name]}" \
+    -E SRCONNECT_CONFIG="$config" "${prefix[@]}" \
+    sh -c 'exec "$0" <&3 3<&-' "${binaries[$name]}" \
     >"$work_dir/logs/$name.log" 2>&1 &
   pids+=($!)
 }
@@ -130,7 +131,8 @@ http {
     }
 }
 EOF
-nginx -p "$work_dir/nginx" -c conf/nginx.conf -e "$work_dir/nginx/logs/error.log" \
+nginx -p "$work_dir/nginx" -c conf/nginx.conf \
+  -e "$work_dir/nginx/logs/error.log" \
   >"$work_dir/logs/nginx.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do

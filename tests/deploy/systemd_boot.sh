@@ -8,9 +8,10 @@
 #
 # The copy is an overlay of the host's root with a tmpfs upper layer, as in
 # package_install.sh. systemd-nspawn (package systemd-container) boots it
-# in the host's network namespace, so the container's nginx listens on a
-# loopback port chosen here. The inside script records its output in the
-# copy and powers the container off; this script prints that output.
+# with a private network that has only loopback, so the services that the
+# copy inherits from the host cannot take the host's ports. The inside
+# script records its output in the copy and powers the container off, and
+# this script prints that output.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -118,7 +119,8 @@ if ! unshare --mount --propagation private bash -euo pipefail -c "
   chroot \"\$root\" bash /tmp/prepare.sh
   umount -R \"\$root/dev\" \"\$root/proc\"
   timeout 600 systemd-nspawn --quiet --keep-unit --register=no \
-    --link-journal=no --console=pipe --boot -D \"\$root\" \
+    --link-journal=no --private-network --console=pipe --boot \
+    -D \"\$root\" \
     </dev/null >'$work_dir/boot.log' 2>&1 || echo \"systemd-nspawn: exit \$?\"
   cp \"\$root/var/tmp/deploy-e2e.log\" '$work_dir/e2e.log' 2>/dev/null || true
   cp \"\$root/var/tmp/deploy-e2e.status\" '$work_dir/e2e.status' \

@@ -6,7 +6,8 @@ set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 base_url=http://127.0.0.1:$SRCONNECT_TEST_PORT
-sockets="srconnect-start srconnect-callback srconnect-status srconnect-refresh-api"
+sockets="srconnect-start srconnect-callback srconnect-status
+  srconnect-refresh-api"
 services="srconnect-start.service srconnect-callback.service
   srconnect-status.service srconnect-refresh-api.service
   srconnect-refresh.service"
@@ -116,7 +117,8 @@ done
 systemctl start srconnect-refresh.service ||
   fail "srconnect-refresh.service failed: $(journalctl --no-pager -n 20 \
     -u srconnect-refresh.service)"
-journalctl --no-pager -u srconnect-refresh.service | grep -q 'refresh run finished' ||
+journalctl --no-pager -u srconnect-refresh.service |
+  grep -q 'refresh run finished' ||
   fail "srconnect-refresh.service logged no \"refresh run finished\""
 pass "srconnect-refresh.service ran and logged \"refresh run finished\""
 
@@ -129,7 +131,8 @@ cat >/etc/systemd/system/srconnect-.service.d/previous-key.conf <<'EOF'
 LoadCredential=store-key-previous:/etc/srconnect/store.key.previous
 EOF
 systemctl daemon-reload
-sed -i 's/^  key: {credential: store-key}$/&\n  previous_keys:\n    - {credential: store-key-previous}/' \
+previous_keys='  previous_keys:\n    - {credential: store-key-previous}'
+sed -i "s/^  key: {credential: store-key}\$/&\\n$previous_keys/" \
   /etc/srconnect/srconnect.yaml
 grep -q 'store-key-previous' /etc/srconnect/srconnect.yaml ||
   fail "could not add previous_keys to srconnect.yaml"
