@@ -14,8 +14,8 @@ const admin = 'Alice Admin';
 const appName = 'GoodTime Hire';
 
 // Time limit of one scenario, which starts a stack and a browser and walks
-// up to twenty pages. Five scenarios stay below the 600 s CTest timeout.
-const scenarioTimeoutMs = 100_000;
+// up to twenty pages. Six scenarios stay below the 600 s CTest timeout.
+const scenarioTimeoutMs = 90_000;
 
 function consentEndpoint(stack) {
   return `${stack.env.SRCONNECT_URL}/smartrecruiters/consent`;
@@ -43,7 +43,9 @@ async function clickReintegrate(stack, browser) {
 
 async function signIn(browser, companyId, user) {
   const { page } = browser;
-  await page.getByRole('heading', { name: 'Sign in to SmartRecruiters' }).waitFor();
+  await page
+    .getByRole('heading', { name: 'Sign in to SmartRecruiters' })
+    .waitFor();
   const form = page.locator('form', {
     has: page.locator(`input[name="company"][value="${companyId}"]`),
   });
@@ -68,7 +70,9 @@ async function clickConnect(stack, browser) {
 async function checkConsentPage(browser, companyId) {
   const { page } = browser;
   await page
-    .getByRole('heading', { name: `Allow ${appName} to access SmartRecruiters` })
+    .getByRole('heading', {
+      name: `Allow ${appName} to access SmartRecruiters`,
+    })
     .waitFor();
   await page.locator('ul.scopes li', { hasText: 'interviews_write' }).waitFor();
   await page.getByText(`SmartRecruiters company ${companyId}`).waitFor();
@@ -106,7 +110,9 @@ async function checkStatusConnected(stack, browser, companyId) {
   const { page } = browser;
   await page.goto(`${stack.env.SRCONNECT_URL}/settings.html`);
   await page.getByRole('link', { name: 'Connection status' }).click();
-  await page.getByRole('heading', { name: `${appName} is connected` }).waitFor();
+  await page
+    .getByRole('heading', { name: `${appName} is connected` })
+    .waitFor();
   await page.getByRole('cell', { name: companyId, exact: true }).waitFor();
   await browser.shot('status-connected');
 
@@ -178,7 +184,9 @@ test('refused setup, then retry', { timeout: scenarioTimeoutMs }, async () => {
     const refused = await clickAllow(stack, page);
     assert.equal(refused.status(), 403);
     await page
-      .getByRole('heading', { name: 'SmartRecruiters did not allow the connection' })
+      .getByRole('heading', {
+        name: 'SmartRecruiters did not allow the connection',
+      })
       .waitFor();
     await page.getByText('Admin (or Super Admin)').waitFor();
     await page.getByText('retry from Company Settings').waitFor();
@@ -186,7 +194,7 @@ test('refused setup, then retry', { timeout: scenarioTimeoutMs }, async () => {
     assert.equal((await stack.statusJson()).state, 'pending');
 
     // The error page links back to Company Settings, where the admin
-    // starts again; the fake keeps the SmartRecruiters session.
+    // starts again. The fake keeps the SmartRecruiters session.
     await page.getByRole('link', { name: 'Company Settings' }).click();
     await page.getByRole('heading', { name: 'Company Settings' }).waitFor();
     await clickReintegrate(stack, browser);
@@ -200,152 +208,233 @@ test('refused setup, then retry', { timeout: scenarioTimeoutMs }, async () => {
   });
 });
 
-test('blocked cookies get a clear page', { timeout: scenarioTimeoutMs }, async () => {
-  // Chromium's per-site cookie setting (chrome://settings/content/cookies,
-  // "Not allowed to use cookies") for srconnect's origin only, so that the
-  // fake SmartRecruiters' session still works.
-  const blockSrconnectCookies = (stack) => ({
-    preferences: {
-      profile: {
-        content_settings: {
-          exceptions: {
-            cookies: { [`${stack.env.SRCONNECT_URL},*`]: { setting: 2 } },
+test(
+  'blocked cookies get a clear page',
+  { timeout: scenarioTimeoutMs },
+  async () => {
+    // Chromium's per-site cookie setting (chrome://settings/content/cookies,
+    // "Not allowed to use cookies") for srconnect's origin only, so that the
+    // fake SmartRecruiters' session still works.
+    const blockSrconnectCookies = (stack) => ({
+      preferences: {
+        profile: {
+          content_settings: {
+            exceptions: {
+              cookies: { [`${stack.env.SRCONNECT_URL},*`]: { setting: 2 } },
+            },
           },
         },
       },
-    },
-  });
-  await withStack(
-    '3-cookies-blocked',
-    [],
-    async (stack, browser) => {
-      const { page } = browser;
-      const srconnectRequests = [];
-      browser.context.on('request', (request) => {
-        const url = new URL(request.url());
-        if (url.origin === stack.env.SRCONNECT_URL) {
-          srconnectRequests.push(url.pathname);
-        }
-      });
+    });
+    await withStack(
+      '3-cookies-blocked',
+      [],
+      async (stack, browser) => {
+        const { page } = browser;
+        const srconnectRequests = [];
+        browser.context.on('request', (request) => {
+          const url = new URL(request.url());
+          if (url.origin === stack.env.SRCONNECT_URL) {
+            srconnectRequests.push(url.pathname);
+          }
+        });
 
-      await openSettings(stack, browser);
-      await clickReintegrate(stack, browser);
-      const cookies = await browser.context.cookies(stack.env.SRCONNECT_URL);
-      assert.deepEqual(
-        cookies.map((cookie) => cookie.name),
-        [],
-        'Chromium stored a cookie for srconnect although cookies are blocked',
-      );
-      await signIn(browser, company, admin);
+        await openSettings(stack, browser);
+        await clickReintegrate(stack, browser);
+        const cookies = await browser.context.cookies(stack.env.SRCONNECT_URL);
+        assert.deepEqual(
+          cookies.map((cookie) => cookie.name),
+          [],
+          'Chromium stored a cookie for srconnect although cookies are blocked',
+        );
+        await signIn(browser, company, admin);
 
-      const [consent] = await Promise.all([
-        page.waitForResponse((response) =>
-          response.url().startsWith(consentEndpoint(stack)),
-        ),
-        clickConnect(stack, browser),
-      ]);
-      assert.equal(consent.status(), 400);
-      await page
-        .getByRole('heading', {
-          name: 'Your browser did not send the connection cookie',
-        })
-        .waitFor();
-      await page.getByText('Allow cookies for this site').waitFor();
-      await browser.shot('cookies-blocked');
+        const [consent] = await Promise.all([
+          page.waitForResponse((response) =>
+            response.url().startsWith(consentEndpoint(stack)),
+          ),
+          clickConnect(stack, browser),
+        ]);
+        assert.equal(consent.status(), 400);
+        await page
+          .getByRole('heading', {
+            name: 'Your browser did not send the connection cookie',
+          })
+          .waitFor();
+        await page.getByText('Allow cookies for this site').waitFor();
+        await browser.shot('cookies-blocked');
 
-      // A redirect loop would keep requesting start or consent.
-      await page.waitForTimeout(1_000);
-      assert.ok(page.url().startsWith(consentEndpoint(stack)));
-      const count = (name) =>
-        srconnectRequests.filter((p) => p === `/smartrecruiters/${name}`)
-          .length;
-      assert.equal(count('start'), 1);
-      assert.equal(count('consent'), 1);
-      assert.equal(await setupCalls(stack, company), 0);
-    },
-    blockSrconnectCookies,
-  );
-});
-
-test('pop-up mode ends on close page', { timeout: scenarioTimeoutMs }, async () => {
-  await withStack('4-popup', ['--display-mode', 'POPUP'], async (stack, browser) => {
-    const { page } = browser;
-    await openSettings(stack, browser);
-    await clickReintegrate(stack, browser);
-    await signIn(browser, company, admin);
-    await page.getByText('Not connected').waitFor();
-    await browser.shot('partner-apps');
-
-    // The fake's Connect page opens the consent URL with window.open.
-    const [popup] = await Promise.all([
-      page.waitForEvent('popup'),
-      page.getByRole('button', { name: 'Connect', exact: true }).click(),
-    ]);
-    await page.getByRole('heading', { name: `Connecting ${appName}` }).waitFor();
-    await popup.waitForLoadState();
-    const consentUrl = new URL(popup.url());
-    assert.equal(
-      `${consentUrl.origin}${consentUrl.pathname}`,
-      consentEndpoint(stack),
+        // A redirect loop would keep requesting start or consent.
+        await page.waitForTimeout(1_000);
+        assert.ok(page.url().startsWith(consentEndpoint(stack)));
+        const count = (name) =>
+          srconnectRequests.filter((p) => p === `/smartrecruiters/${name}`)
+            .length;
+        assert.equal(count('start'), 1);
+        assert.equal(count('consent'), 1);
+        assert.equal(await setupCalls(stack, company), 0);
+      },
+      blockSrconnectCookies,
     );
-    assert.equal(consentUrl.searchParams.get('companyId'), company);
-    assert.equal(consentUrl.searchParams.has('redirect'), false);
-    await browser.shot('smartrecruiters-waiting');
+  },
+);
 
-    await popup
-      .getByRole('heading', { name: `Allow ${appName} to access SmartRecruiters` })
-      .waitFor();
-    await popup.locator('ul.scopes li', { hasText: 'interviews_write' }).waitFor();
-    await browser.shot('popup-consent', popup);
-    const allowed = await clickAllow(stack, popup);
-    assert.equal(allowed.status(), 200);
-    await popup.getByRole('heading', { name: `${appName} is connected` }).waitFor();
-    await popup.getByText('you can close this window').waitFor();
-    await browser.shot('popup-connected', popup);
-    await popup.close();
+test(
+  'pop-up mode ends on close page',
+  { timeout: scenarioTimeoutMs },
+  async () => {
+    await withStack(
+      '4-popup',
+      ['--display-mode', 'POPUP'],
+      async (stack, browser) => {
+        const { page } = browser;
+        await openSettings(stack, browser);
+        await clickReintegrate(stack, browser);
+        await signIn(browser, company, admin);
+        await page.getByText('Not connected').waitFor();
+        await browser.shot('partner-apps');
 
-    await page.getByRole('link', { name: 'Check the connection status' }).click();
-    await waitForConnectedInSmartRecruiters(stack, browser);
-    await checkStatusConnected(stack, browser, company);
-  });
-});
+        // The fake's Connect page opens the consent URL with window.open.
+        const [popup] = await Promise.all([
+          page.waitForEvent('popup'),
+          page.getByRole('button', { name: 'Connect', exact: true }).click(),
+        ]);
+        await page
+          .getByRole('heading', { name: `Connecting ${appName}` })
+          .waitFor();
+        await popup.waitForLoadState();
+        const consentUrl = new URL(popup.url());
+        assert.equal(
+          `${consentUrl.origin}${consentUrl.pathname}`,
+          consentEndpoint(stack),
+        );
+        assert.equal(consentUrl.searchParams.get('companyId'), company);
+        assert.equal(consentUrl.searchParams.has('redirect'), false);
+        await browser.shot('smartrecruiters-waiting');
 
-test('disconnected company must reintegrate', { timeout: scenarioTimeoutMs }, async () => {
-  await withStack('5-disconnected', [], async (stack, browser) => {
-    const { page } = browser;
-    await walkToConnected(stack, browser);
+        await popup
+          .getByRole('heading', {
+            name: `Allow ${appName} to access SmartRecruiters`,
+          })
+          .waitFor();
+        await popup
+          .locator('ul.scopes li', { hasText: 'interviews_write' })
+          .waitFor();
+        await browser.shot('popup-consent', popup);
+        const allowed = await clickAllow(stack, popup);
+        assert.equal(allowed.status(), 200);
+        await popup
+          .getByRole('heading', { name: `${appName} is connected` })
+          .waitFor();
+        await popup.getByText('you can close this window').waitFor();
+        await browser.shot('popup-connected', popup);
+        await popup.close();
 
-    // Alice disconnects the app on SmartRecruiters' Partner Apps page.
-    await page.goto(`${stack.env.FAKE_URL}/partner-apps`);
-    await page.getByRole('heading', { name: 'Partner Apps' }).waitFor();
-    await page.getByText('Connected', { exact: true }).waitFor();
-    await browser.shot('partner-apps-connected');
-    await page.getByRole('button', { name: 'Disconnect' }).click();
-    await page.getByText('Not connected').waitFor();
-    await browser.shot('partner-apps-disconnected');
+        await page
+          .getByRole('link', { name: 'Check the connection status' })
+          .click();
+        await waitForConnectedInSmartRecruiters(stack, browser);
+        await checkStatusConnected(stack, browser, company);
+      },
+    );
+  },
+);
 
-    // srconnect learns of it when it next renews the token. Make the token
-    // due now instead of waiting for it to expire.
-    await stack.sqlite('UPDATE connections SET token_expires_at = 1');
-    await stack.runRefreshDue();
-    const status = await stack.statusJson();
-    assert.equal(status.state, 'needs_reintegration');
-    assert.equal(status.action, 'reintegrate');
+test(
+  'blocked pop-up falls back to link',
+  { timeout: scenarioTimeoutMs },
+  async () => {
+    await withStack(
+      '5-popup-blocked',
+      ['--display-mode', 'POPUP'],
+      async (stack, browser) => {
+        const { page } = browser;
+        await openSettings(stack, browser);
+        await clickReintegrate(stack, browser);
+        await signIn(browser, company, admin);
+        await page.getByText('Not connected').waitFor();
+        await browser.shot('partner-apps');
 
-    await page.goto(`${stack.env.SRCONNECT_URL}/settings.html`);
-    await page.getByRole('link', { name: 'Connection status' }).click();
-    await page
-      .getByRole('heading', { name: 'Reintegrate SmartRecruiters' })
-      .waitFor();
-    await browser.shot('status-reintegrate');
+        // The fake opens the window from a script after a page load, which
+        // Chromium's pop-up blocker stops because no user gesture started it.
+        const popups = [];
+        page.on('popup', (popup) => popups.push(popup));
+        await page
+          .getByRole('button', { name: 'Connect', exact: true })
+          .click();
+        await page
+          .getByRole('heading', { name: `Connecting ${appName}` })
+          .waitFor();
+        await page.waitForLoadState('load');
+        await page.waitForTimeout(1_000);
+        assert.equal(popups.length, 0, 'Chromium did not block the pop-up');
+        await browser.shot('smartrecruiters-waiting');
 
-    // The status page's button starts the same path again.
-    await clickReintegrate(stack, browser);
-    await clickConnect(stack, browser);
-    await checkConsentPage(browser, company);
-    const allowed = await clickAllow(stack, page);
-    assert.equal(allowed.status(), 302);
-    await waitForConnectedInSmartRecruiters(stack, browser);
-    await checkStatusConnected(stack, browser, company);
-  });
-});
+        // A click is a user gesture, so the link opens the window.
+        const [popup] = await Promise.all([
+          page.waitForEvent('popup'),
+          page.getByRole('link', { name: `Open ${appName}` }).click(),
+        ]);
+        await popup
+          .getByRole('heading', {
+            name: `Allow ${appName} to access SmartRecruiters`,
+          })
+          .waitFor();
+        const allowed = await clickAllow(stack, popup);
+        assert.equal(allowed.status(), 200);
+        await popup.getByText('you can close this window').waitFor();
+        await browser.shot('popup-connected', popup);
+        assert.equal((await stack.statusJson()).state, 'connected');
+      },
+      () => ({ blockPopups: true }),
+    );
+  },
+);
+
+test(
+  'disconnected company must reintegrate',
+  { timeout: scenarioTimeoutMs },
+  async () => {
+    await withStack('6-disconnected', [], async (stack, browser) => {
+      const { page } = browser;
+      await walkToConnected(stack, browser);
+
+      // Alice disconnects the app on SmartRecruiters' Partner Apps page.
+      await page.goto(`${stack.env.FAKE_URL}/partner-apps`);
+      await page.getByRole('heading', { name: 'Partner Apps' }).waitFor();
+      await page.getByText('Connected', { exact: true }).waitFor();
+      await browser.shot('partner-apps-connected');
+      await page.getByRole('button', { name: 'Disconnect' }).click();
+      await page.getByText('Not connected').waitFor();
+      await browser.shot('partner-apps-disconnected');
+
+      // srconnect learns of it only when it next renews the token. A token
+      // that expires within refresh.margin_s (default 600 s, which the
+      // stack keeps) is due, so the timer's next run renews this one.
+      assert.equal((await stack.statusJson()).state, 'connected');
+      await stack.sqlite(
+        "UPDATE connections SET token_expires_at = unixepoch('now') + 60",
+      );
+      await stack.runRefreshDue();
+      const status = await stack.statusJson();
+      assert.equal(status.state, 'needs_reintegration');
+      assert.equal(status.action, 'reintegrate');
+
+      await page.goto(`${stack.env.SRCONNECT_URL}/settings.html`);
+      await page.getByRole('link', { name: 'Connection status' }).click();
+      await page
+        .getByRole('heading', { name: 'Reintegrate SmartRecruiters' })
+        .waitFor();
+      await browser.shot('status-reintegrate');
+
+      // The status page's button starts the same path again.
+      await clickReintegrate(stack, browser);
+      await clickConnect(stack, browser);
+      await checkConsentPage(browser, company);
+      const allowed = await clickAllow(stack, page);
+      assert.equal(allowed.status(), 302);
+      await waitForConnectedInSmartRecruiters(stack, browser);
+      await checkStatusConnected(stack, browser, company);
+    });
+  },
+);

@@ -75,9 +75,11 @@ export async function runProgram(file, args, { timeoutMs = 30_000 } = {}) {
     return stdout;
   } catch (error) {
     const detail = [error.stderr, error.stdout].filter(Boolean).join('\n');
+    const how = error.killed
+      ? `timed out after ${timeoutMs} ms`
+      : `exit status ${error.code}`;
     throw new Error(
-      `${path.basename(file)} ${args.join(' ')} failed ` +
-        `(${error.killed ? `killed after ${timeoutMs} ms` : `exit ${error.code}`})` +
+      `${path.basename(file)} ${args.join(' ')} failed (${how})` +
         (detail ? `:\n${detail}` : ''),
     );
   }
@@ -201,7 +203,8 @@ export class Browser {
 
   // Launches Chromium with a new profile directory. `preferences`, when
   // given, is written as the profile's Preferences file before start.
-  static async launch(shotsDir, { preferences } = {}) {
+  // Playwright turns Chromium's pop-up blocker off unless `blockPopups`.
+  static async launch(shotsDir, { preferences, blockPopups = false } = {}) {
     fs.rmSync(shotsDir, { recursive: true, force: true });
     fs.mkdirSync(shotsDir, { recursive: true });
     const userDataDir = fs.mkdtempSync(
@@ -220,6 +223,7 @@ export class Browser {
         executablePath: chromiumPath,
         headless: true,
         args: chromiumArgs,
+        ignoreDefaultArgs: blockPopups ? ['--disable-popup-blocking'] : [],
         viewport: { width: 1000, height: 700 },
         timeout: 60_000,
       });
