@@ -32,7 +32,7 @@ missing=0
 for pair in "${images[@]}"; do
   read -r from _ <<<"$pair"
   if [[ ! -f "$artifacts_dir/$from" ]]; then
-    echo "copy-doc-images: missing $artifacts_dir/$from" >&2
+    echo "copy-doc-images: $artifacts_dir/$from not found" >&2
     missing=1
   fi
 done
