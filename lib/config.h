@@ -12,6 +12,11 @@
 //
 // where `credential` names a file in $CREDENTIALS_DIRECTORY, the directory
 // systemd's LoadCredential= fills.
+//
+// URLs must be absolute https URLs without query or fragment; plain http is
+// accepted only for a loopback host (127.0.0.0/8, localhost, [::1]). One
+// trailing slash of api_base, web_base and public_base_url is removed, so
+// paths can be appended to them.
 
 #ifndef SRCONNECT_LIB_CONFIG_H_
 #define SRCONNECT_LIB_CONFIG_H_
@@ -101,7 +106,8 @@ struct Config {
   RefreshConfig refresh;
 };
 
-// Loads and validates the file at `path`. Does not read secrets.
+// Loads and validates the file at `path` (at most 1 MiB). Does not read
+// secrets.
 Result<Config> LoadConfig(const std::string& path);
 
 // Parses YAML text; `path` is only used in messages.
@@ -112,9 +118,10 @@ Result<Config> ParseConfig(const std::string& yaml_text,
 // else kDefaultConfigPath.
 std::string ResolveConfigPath(const std::string& flag_value);
 
-// Reads the secret a reference points to. Trailing newlines are removed.
-// Fails, naming the file or credential and the fix, when it is missing,
-// empty, or readable by group or others.
+// Reads the secret a reference points to. Trailing "\r" and "\n" are
+// removed. Fails, naming the file or credential and the fix, when it is
+// missing, not a regular file, larger than 64 KiB, empty, or readable by
+// group or others. The message never contains the file's content.
 Result<Secret> ReadSecret(const SecretRef& ref);
 
 // Returns the file a reference points to: `file`, or
