@@ -100,7 +100,8 @@ struct AuditEntry {
   std::string company_id;
   std::string from_state;  // "" for the first row of a connection
   std::string to_state;
-  std::string actor;  // "callback", "refresh", "cli", "smartrecruiters"
+  // "start", "callback", "refresh", "cli", "smartrecruiters"
+  std::string actor;
   std::string reason;
 };
 
@@ -204,7 +205,10 @@ class Store {
 
   // Records a failed renewal: sets `state` and `reason`, the next attempt
   // time and the failure count (incremented for kDegraded, reset
-  // otherwise), and releases the lease, in one transaction.
+  // otherwise), and releases the lease, in one transaction. kDisconnected
+  // also erases the sealed secrets, as Disconnect does. Fails without
+  // change when `owner` does not hold the lease or `state` is kPending or
+  // kConnected.
   Status RecordFailure(int64_t connection_id, std::string_view owner,
                        ConnectionState state, std::string_view reason,
                        int64_t next_attempt_at, int64_t now);
