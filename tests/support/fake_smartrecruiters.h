@@ -264,16 +264,13 @@ class FakeSmartRecruiters {
                        const nlohmann::json& body = nullptr) {
     auto client = NewClient();
     const std::string text = body.is_null() ? "" : body.dump();
-    httplib::Result result;
-    if (method == "GET") {
-      result = client->Get(path);
-    } else if (method == "POST") {
-      result = client->Post(path, text, "application/json");
-    } else if (method == "PUT") {
-      result = client->Put(path, text, "application/json");
-    } else {
-      result = client->Delete(path);
-    }
+    const auto send = [&]() -> httplib::Result {
+      if (method == "GET") return client->Get(path);
+      if (method == "POST") return client->Post(path, text, "application/json");
+      if (method == "PUT") return client->Put(path, text, "application/json");
+      return client->Delete(path);
+    };
+    const httplib::Result result = send();
     if (!result) {
       throw std::runtime_error(method + " " + path + " failed: " +
                                httplib::to_string(result.error()));

@@ -1,5 +1,6 @@
-// Closing a client connection from inside a cpp-httplib handler, for the
-// "drop" fault.
+// Socket operations that cpp-httplib 0.11.4 does not expose: closing a
+// client connection from inside a handler (the "drop" fault) and raising
+// the listen backlog.
 
 #ifndef SRCONNECT_TOOLS_FAKE_SMARTRECRUITERS_CONNECTION_H_
 #define SRCONNECT_TOOLS_FAKE_SMARTRECRUITERS_CONNECTION_H_
@@ -20,6 +21,13 @@ namespace srconnect::fake {
 // REQUIRES: SIGPIPE ignored, because cpp-httplib then writes to the shut
 // socket.
 Status ShutdownConnection(const httplib::Request& request);
+
+// Calls listen(2) again with `backlog` on this process's listening socket
+// bound to `port`. cpp-httplib 0.11.4 listens with a backlog of 5, so a
+// burst of 32 new connections overflows the queue and the kernel's SYN
+// retransmission delays some clients by a second. Returns an error when no
+// listening socket has that port.
+Status RaiseListenBacklog(int port, int backlog);
 
 }  // namespace srconnect::fake
 

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "connection.h"
 #include "faults.h"
 #include "log.h"
 #include "request_log.h"
@@ -35,6 +36,8 @@ constexpr int kExitUsage = 2;
 // Benchmarks drive 32 concurrent token requests with 50 ms of injected
 // latency, and each keep-alive connection holds a worker.
 constexpr size_t kWorkerThreads = 64;
+// Pending connections the kernel queues; cpp-httplib's own value is 5.
+constexpr int kListenBacklog = 512;
 
 Result<std::vector<Fault>> ParseStartupFaults(
     const std::vector<std::string>& specs) {
@@ -148,6 +151,11 @@ int Run(int argc, char** argv) {
                    std::to_string(command_line.listen_port)) +
              "; is the port in use?");
     return kExitBindFailed;
+  }
+
+  if (Status raised = RaiseListenBacklog(port, kListenBacklog); !raised.ok()) {
+    LogWarning("cannot raise the listen backlog: " + raised.message() +
+               "; bursts of new connections may wait for SYN retries");
   }
 
   const std::string base_url = std::string(tls ? "https://" : "http://") +
