@@ -98,10 +98,8 @@ srconnect::Result<Flags> ParseFlags(int argc, char** argv) {
       flags.due = true;
     } else if (arg == "--dry-run") {
       flags.dry_run = true;
-    } else if (TakeValue("--config", argc, argv, i, flags.config_path,
-                         error) ||
-               TakeValue("--company", argc, argv, i, flags.company_id,
-                         error)) {
+    } else if (TakeValue("--config", argc, argv, i, flags.config_path, error) ||
+               TakeValue("--company", argc, argv, i, flags.company_id, error)) {
       if (!error.empty()) return srconnect::Status::Error(error);
     } else {
       return srconnect::Status::Error("unknown argument " +
@@ -136,8 +134,7 @@ int RunOnce(const srconnect::App& app, const Flags& flags) {
 }
 
 int ServeFastCgi(const srconnect::App& app) {
-  srconnect::Result<std::unique_ptr<srconnect::Store>> store =
-      app.OpenStore();
+  srconnect::Result<std::unique_ptr<srconnect::Store>> store = app.OpenStore();
   if (!store.ok()) {
     srconnect::LogError("opening the store failed: " + store.error());
     return kExitFailure;
