@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <httplib.h>
@@ -175,6 +176,14 @@ std::string RawHttpExchange(int port, const std::string& request) {
   }
   ::close(fd);
   return response;
+}
+
+// Returns `text` with the first `from` replaced by `to`; `from` must occur.
+std::string ReplaceOnce(std::string text, const std::string& from,
+                        const std::string& to) {
+  const size_t at = text.find(from);
+  BOOST_REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
 }
 
 bool Contains(const std::string& text, const std::string& part) {
@@ -398,6 +407,72 @@ BOOST_FIXTURE_TEST_CASE(setup_bad_body_is_400, FakeFixture) {
     }
   }
   BOOST_TEST(fake.State().at("companies").at(0).at("integrated") == false);
+}
+
+BOOST_AUTO_TEST_CASE(setup_after_consent_expiry_is_403) {
+  FakeSmartRecruiters::Options options = DefaultOptions();
+  options.config_yaml = ReplaceOnce(options.config_yaml,
+                                    "partner_scope: client_credentials_write\n",
+                                    "partner_scope: client_credentials_write\n"
+                                    "  consent_lifetime_s: 1\n");
+  FakeSmartRecruiters fake(options);
+  auto client = fake.NewClient();
+  fake.GiveConsent("ACME-1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+
+  const httplib::Result result = CallSetup(
+      *client, MasterToken(*client), json{{"companyId", "ACME-1"}}.dump());
+  BOOST_REQUIRE(result);
+  BOOST_TEST(result->status == 403);
+  BOOST_TEST(ErrorCode(result) == "consent_missing");
+}
+
+BOOST_AUTO_TEST_CASE(setup_honours_configured_fields) {
+  FakeSmartRecruiters::Options options = DefaultOptions();
+  options.config_yaml = ReplaceOnce(
+      options.config_yaml, "partner_scope: client_credentials_write\n",
+      "partner_scope: partner_configuration_manage\n"
+      "  partner_credentials: required\n"
+      "  setup_request_fields: {company_id: company, client_id: id, "
+      "client_secret: secret}\n");
+  FakeSmartRecruiters fake(options);
+  auto client = fake.NewClient();
+  fake.GiveConsent("ACME-1");
+  const std::string token = MasterToken(*client);
+
+  const httplib::Result without_credentials =
+      CallSetup(*client, token, json{{"company", "ACME-1"}}.dump());
+  BOOST_REQUIRE(without_credentials);
+  BOOST_TEST(without_credentials->status == 400);
+
+  const httplib::Result default_names = CallSetup(
+      *client, token,
+      json{{"companyId", "ACME-1"}, {"clientId", "a"}, {"clientSecret", "b"}}
+          .dump());
+  BOOST_REQUIRE(default_names);
+  BOOST_TEST(default_names->status == 400);
+
+  const httplib::Result configured = CallSetup(
+      *client, token,
+      json{{"company", "ACME-1"}, {"id", "a"}, {"secret", "b"}}.dump());
+  BOOST_REQUIRE(configured);
+  BOOST_TEST(configured->status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_invalid_config) {
+  const std::vector<std::pair<std::string, std::string>> edits = {
+      {"consent_display_mode: REDIRECT", "consent_display_mode: SIDEWAYS"},
+      {"name: Acme Corp", "name: Acme Corp\n    colour: red"},
+      {"id: GLOBEX-2", "id: ACME-1"},
+      {"partner_scope: client_credentials_write", "partner_scope: jobs_read"},
+  };
+  for (const auto& [from, to] : edits) {
+    BOOST_TEST_CONTEXT("replacing " << from) {
+      FakeSmartRecruiters::Options options = DefaultOptions();
+      options.config_yaml = ReplaceOnce(options.config_yaml, from, to);
+      BOOST_CHECK_THROW(FakeSmartRecruiters fake(options), std::runtime_error);
+    }
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(seed_creates_integrated_companies, FakeFixture) {

@@ -1,4 +1,4 @@
-// The fake's configuration: the one partner app it knows and the customer
+// The fake's configuration: its one partner app and the customer
 // companies with their users, read from a YAML file.
 
 #ifndef SRCONNECT_TOOLS_FAKE_SMARTRECRUITERS_CONFIG_H_

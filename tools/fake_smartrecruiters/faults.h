@@ -63,7 +63,8 @@ std::string ToCompact(const Fault& fault);
 // Returns the JSON form of `fault` with "id", "spec", "matched", "applied".
 nlohmann::json ToJson(const Fault& fault);
 
-// What the endpoint knows about a request before handling it.
+// The client and company of a request, as far as the endpoint can read
+// them before handling it.
 struct RequestSubject {
   std::string client_id;   // empty when unknown
   std::string company_id;  // empty when unknown

@@ -48,13 +48,13 @@ a { color: #1f6feb; }
 std::string RenderPage(const std::string& title,
                        const std::optional<SignedInUser>& user,
                        const std::string& body_html) {
-  std::string who;
+  std::string user_block;
   if (user) {
-    who = "<div class=\"who\"><span>" + HtmlEscape(user->user_name) +
-          " &middot; " + HtmlEscape(user->company_name) +
-          "</span><form method=\"post\" action=\"/sign-out\">"
-          "<button class=\"secondary\" type=\"submit\">Sign out</button>"
-          "</form></div>";
+    user_block = "<div class=\"who\"><span>" + HtmlEscape(user->user_name) +
+                 " &middot; " + HtmlEscape(user->company_name) +
+                 "</span><form method=\"post\" action=\"/sign-out\">"
+                 "<button class=\"secondary\" type=\"submit\">Sign out</button>"
+                 "</form></div>";
   }
   return "<!doctype html>\n<html lang=\"en\">\n<head>\n"
          "<meta charset=\"utf-8\">\n"
@@ -63,7 +63,7 @@ std::string RenderPage(const std::string& title,
          HtmlEscape(title) + " - SmartRecruiters</title>\n<style>" + kStyle +
          "</style>\n</head>\n<body>\n<header><span class=\"brand\">"
          "SmartRecruiters &middot; Admin</span>" +
-         who + "</header>\n<main>\n" + body_html +
+         user_block + "</header>\n<main>\n" + body_html +
          "</main>\n</body>\n</html>\n";
 }
 

@@ -9,7 +9,7 @@
 
 namespace srconnect::fake {
 
-// Who the header bar shows as signed in.
+// The signed-in user and company shown in the header bar.
 struct SignedInUser {
   std::string user_name;
   std::string company_name;

@@ -34,7 +34,7 @@ namespace {
 constexpr int kExitBindFailed = 1;
 constexpr int kExitUsage = 2;
 // Benchmarks drive 32 concurrent token requests with 50 ms of injected
-// latency, and each keep-alive connection holds a worker.
+// latency, and each keep-alive connection occupies a worker.
 constexpr size_t kWorkerThreads = 64;
 // Pending connections the kernel queues; cpp-httplib's own value is 5.
 constexpr int kListenBacklog = 512;
@@ -171,6 +171,15 @@ int Run(int argc, char** argv) {
       tls};
   RegisterRoutes(*server, context, request_log.get());
 
+  if (!command_line.port_file.empty()) {
+    if (Status written = WritePortFile(command_line.port_file, port);
+        !written.ok()) {
+      LogError(written.message());
+      return kExitBindFailed;
+    }
+  }
+  std::cout << "listening on " << base_url << std::endl;
+
   std::thread signal_thread([&] {
     int received = 0;
     sigwait(&stop_signals, &received);
@@ -179,13 +188,6 @@ int Run(int argc, char** argv) {
     server->stop();
   });
 
-  std::cout << "listening on " << base_url << std::endl;
-  if (!command_line.port_file.empty()) {
-    if (Status written = WritePortFile(command_line.port_file, port);
-        !written.ok()) {
-      LogError(written.message());
-    }
-  }
   LogInfo("fake-smartrecruiters listening on " + Quote(base_url) + " for app " +
           Quote(state.app().name) + ", public URL " +
           Quote(context.public_url));

@@ -1,4 +1,4 @@
-// The web pages a customer's admin sees in SmartRecruiters: sign-in,
+// The web pages a customer's admin uses in SmartRecruiters: sign-in,
 // Partner Apps with Connect and Disconnect, and the return page that the
 // partner redirects back to.
 

@@ -16,7 +16,7 @@
 
 namespace srconnect::fake {
 
-// What the fake learned about the request that the current thread serves.
+// Facts about the request that the current thread serves.
 // cpp-httplib runs routing, the handler and the logger on one worker
 // thread, so the handler fills this in and the logger reads it.
 struct RequestContext {

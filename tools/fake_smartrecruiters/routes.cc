@@ -40,8 +40,8 @@ const char* RequiredField(Endpoint endpoint) {
   return "";
 }
 
-// Answers a status fault: 502 with an HTML body as a reverse proxy sends
-// it, 429 with Retry-After, any other status with a JSON ErrorResponse.
+// Sets the response of a status fault: 502 with an HTML body as a reverse proxy
+// sends it, 429 with Retry-After, any other status with a JSON ErrorResponse.
 void SetFaultStatus(httplib::Response& response, const Fault& fault) {
   if (fault.status == 502) {
     SetHtml(response, 502,
@@ -185,17 +185,17 @@ void RegisterRoutes(httplib::Server& server, ServerContext& context,
   server.set_exception_handler([](const httplib::Request& request,
                                   httplib::Response& response,
                                   std::exception_ptr error) {
-    std::string what = "unknown exception";
+    std::string message = "unknown exception";
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      what = e.what();
+      message = e.what();
     } catch (...) {
     }
     LogError("handler for " + Quote(request.method + " " + request.path) +
-             " failed: " + what);
+             " failed: " + message);
     SetErrorResponse(response, 500, "internal_error",
-                     "internal error in the fake: " + what);
+                     "internal error in the fake: " + message);
   });
 
   if (log != nullptr) {
@@ -210,7 +210,7 @@ void RegisterRoutes(httplib::Server& server, ServerContext& context,
     });
   }
 
-  // The token endpoint answers on both hosts in production
+  // The token endpoint is served on both hosts in production
   // (api.smartrecruiters.com and www.smartrecruiters.com); here one server
   // plays both.
   server.Post("/identity/oauth/token",

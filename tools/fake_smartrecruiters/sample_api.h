@@ -15,7 +15,7 @@ namespace srconnect::fake {
 RequestSubject IdentifyApiRequest(const httplib::Request& request,
                                   ServerContext& context);
 
-// Answers 200 {"id","name"} for a live customer token, 401 otherwise, and
+// Returns 200 {"id","name"} for a live customer token, 401 otherwise, and
 // 403 when a `companyId` query parameter names another company.
 void HandleCompanyConfiguration(const httplib::Request& request,
                                 httplib::Response& response,

@@ -19,7 +19,7 @@ RequestSubject IdentifySetupRequest(const httplib::Request& request,
 
 // Checks, in order: bearer token (401), master token with the partner scope
 // (403), body (400), company (404), live consent (403), not yet integrated
-// (409); then creates the credentials and answers 200
+// (409); then creates the credentials and returns 200
 // {"clientId","clientSecret"}.
 void HandleSetupRequest(const httplib::Request& request,
                         httplib::Response& response, ServerContext& context);

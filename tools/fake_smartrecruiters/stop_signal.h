@@ -1,5 +1,5 @@
-// StopSignal: tells sleeping request handlers that the server is stopping,
-// so that an injected delay never holds up a clean exit.
+// StopSignal: wakes request handlers that sleep in an injected delay when
+// the server stops, so that a delay never delays a clean exit.
 
 #ifndef SRCONNECT_TOOLS_FAKE_SMARTRECRUITERS_STOP_SIGNAL_H_
 #define SRCONNECT_TOOLS_FAKE_SMARTRECRUITERS_STOP_SIGNAL_H_

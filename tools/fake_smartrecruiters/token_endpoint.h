@@ -16,7 +16,7 @@ namespace srconnect::fake {
 RequestSubject IdentifyTokenRequest(const httplib::Request& request,
                                     ServerContext& context);
 
-// Issues a token, or answers the RFC 6749 section 5.2 errors:
+// Issues a token, or returns the RFC 6749 section 5.2 errors:
 // 400 invalid_request, 400 unsupported_grant_type, 401 invalid_client.
 void HandleTokenRequest(const httplib::Request& request,
                         httplib::Response& response, ServerContext& context);
