@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Boots systemd in a container made from a throwaway copy of this host's
 # root with the Debian package installed, and runs systemd_boot_inside.sh
-# there: the sandboxed units serve every endpoint through nginx, and the
-# operations guide's CLI function, key rotation and backup work.
+# there: the sandboxed units serve every endpoint through nginx, the
+# operations guide's CLI function, key rotation and backup work, and the
+# maintainer scripts stop and start the units on upgrade, remove and purge.
 #
 # Usage: systemd_boot.sh SOURCE_DIR PACKAGE_BUILD_DIR
 #
@@ -78,6 +79,10 @@ server {
     include /etc/nginx/snippets/srconnect.conf;
 }
 NGINX
+# A container image's policy-rc.d would stop deb-systemd-invoke from
+# starting or stopping units, unlike on a host that runs systemd.
+rm -f /usr/sbin/policy-rc.d
+cp /tmp/srconnect.deb /usr/local/lib/deploy-e2e/srconnect.deb
 # Services of the host that the test does not need.
 for unit in postgresql.service; do
   ln -sf /dev/null /etc/systemd/system/\$unit

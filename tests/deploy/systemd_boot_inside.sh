@@ -160,3 +160,33 @@ for file in /var/lib/srconnect/srconnect.db*; do
 done
 pass "sqlite3 .backup as root made a sound copy and left files to srconnect"
 expect_status 302 "start after the backup" "$start_link"
+
+# The maintainer scripts under a running systemd: a reinstall stops the
+# services so that the next request starts the new programs, remove stops
+# the sockets and the timer, and purge deletes the database.
+deb=/usr/local/lib/deploy-e2e/srconnect.deb
+dpkg --install "$deb" >/tmp/dpkg.log 2>&1 ||
+  fail "dpkg --install (upgrade) failed: $(cat /tmp/dpkg.log)"
+[[ $(property srconnect-start.service ActiveState) != active ]] ||
+  fail "the upgrade left srconnect-start.service running the old program"
+[[ $(property srconnect-start.socket ActiveState) == active ]] ||
+  fail "srconnect-start.socket is not active after the upgrade"
+pass "the upgrade stopped the services and left the sockets listening"
+expect_status 302 "start after the upgrade" "$start_link"
+
+dpkg --remove srconnect >/tmp/dpkg.log 2>&1 ||
+  fail "dpkg --remove failed: $(cat /tmp/dpkg.log)"
+for unit in $sockets; do
+  [[ $(property "$unit.socket" ActiveState) != active ]] ||
+    fail "$unit.socket is still active after dpkg --remove"
+done
+[[ $(property srconnect-refresh.timer ActiveState) != active ]] ||
+  fail "srconnect-refresh.timer is still active after dpkg --remove"
+pass "dpkg --remove stopped the sockets and the timer"
+expect_status 502 "start after dpkg --remove (nginx finds no listener)" \
+  "$start_link"
+
+dpkg --purge srconnect >/tmp/dpkg.log 2>&1 ||
+  fail "dpkg --purge failed: $(cat /tmp/dpkg.log)"
+[[ ! -e /var/lib/srconnect ]] || fail "/var/lib/srconnect survived the purge"
+pass "dpkg --purge deleted /var/lib/srconnect"
