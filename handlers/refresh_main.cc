@@ -5,13 +5,13 @@
 // responder for /smartrecruiters/refresh, the token hand-out for the
 // product's own services.
 //
-// Exit status of a one-shot run: 0 when the run finished, including when
-// some companies are degraded or need reintegration (those are logged as
+// Exit status of a one-shot run: 0 when the run finished, also when some
+// companies are degraded or need reintegration. Those are logged as
 // warnings and shown by the status page, and a timer unit that failed on
-// every run for one customer's dead credentials would only be noise); 1
-// when the configuration, the key or the store cannot be used, the company
-// is not found, or a renewal failed on this host (a store write, a secret
-// that does not open); 2 for invalid command-line arguments.
+// every run because of one customer's dead credentials would only be noise.
+// 1 when the configuration, the key or the store cannot be used, the
+// company is not found, or a renewal failed on this host (a store write, a
+// secret that does not open). 2 for invalid command-line arguments.
 
 #include <cstdlib>
 #include <exception>
@@ -27,6 +27,7 @@
 #include "sr_client.h"
 #include "status.h"
 #include "store.h"
+#include "token_handout.h"
 
 namespace {
 

@@ -15,8 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "log.h"
 
 namespace srconnect {
@@ -24,12 +22,9 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr auto kLeasePollInterval = std::chrono::milliseconds(100);
-
 // --- one renewal -----------------------------------------------------------
 
-// What the re-read row says about a renewal, before SmartRecruiters is
-// called.
+// Result of checking the re-read row, before SmartRecruiters is called.
 enum class RowCheck {
   kDue,
   kFresh,
@@ -76,7 +71,7 @@ std::string DescribeHttpStatus(const CallError& error) {
 // credentials is retried: kTlsError and kBadResponse usually need an
 // operator, but retrying with backoff costs little and recovers by itself
 // once the configuration or SmartRecruiters is fixed. The token endpoint
-// never answers with the setup call's kConsentMissing or
+// never returns the setup call's kConsentMissing or
 // kAlreadyIntegrated, so those are handled like kBadResponse.
 std::string FailureReason(const CallError& error) {
   if (error.outcome == Outcome::kDeadCredentials) {
@@ -189,7 +184,19 @@ RenewResult HandleTokenSuccess(Store& store, int64_t connection_id,
   }
   result.outcome = RenewOutcome::kRenewed;
   result.token_fingerprint = token.token.Fingerprint();
-  RereadRow(store, connection_id, result);
+  if (result.connection) {
+    // The row as CommitToken leaves it, without a query per renewal to read
+    // it back.
+    Connection& row = *result.connection;
+    row.token_expires_at = expires_at;
+    row.last_success_at = now;
+    row.updated_at = now;
+    row.failure_count = 0;
+    row.next_attempt_at = 0;
+    if (row.state == ConnectionState::kDegraded) {
+      row.state = ConnectionState::kConnected;
+    }
+  }
   return result;
 }
 
@@ -404,245 +411,6 @@ RunSummary RenewAll(const App& app, const std::vector<Connection>& connections,
     queue.summary.errors += left;
   }
   return queue.summary;
-}
-
-// --- hand-out ------------------------------------------------------------
-
-// Fills `out` with the token of `connection` when it is still valid at
-// `now`. Returns false when there is no valid token to hand out.
-bool FillToken(Store& store, const Connection& connection, int64_t now,
-               TokenHandOut& out) {
-  if (connection.token_expires_at <= now) return false;
-  Result<ConnectionSecrets> secrets = store.ReadSecrets(connection.id);
-  if (!secrets.ok()) {
-    out.status = HandOutStatus::kInternalError;
-    out.reason = "reading the token failed: " + secrets.error();
-    return true;
-  }
-  if (secrets->access_token.empty()) return false;
-  out.status = HandOutStatus::kOk;
-  out.access_token = std::move(secrets->access_token);
-  out.expires_at = connection.token_expires_at;
-  out.state = connection.state;
-  out.reason = connection.reason;
-  return true;
-}
-
-bool IsConnectedState(ConnectionState state) {
-  return state == ConnectionState::kConnected ||
-         state == ConnectionState::kDegraded;
-}
-
-TokenHandOut NotConnected(TokenHandOut out, const Connection& connection) {
-  out.status = HandOutStatus::kNotConnected;
-  out.state = connection.state;
-  out.reason = connection.reason;
-  if (out.reason.empty() && !connection.has_credentials) {
-    out.reason = "no credentials are stored for this connection";
-  }
-  return out;
-}
-
-TokenHandOut Unavailable(TokenHandOut out, const Connection& connection,
-                         int64_t now) {
-  out.status = HandOutStatus::kUnavailable;
-  out.state = connection.state;
-  out.reason = connection.reason.empty()
-                   ? "no valid token, and renewing it did not finish"
-                   : connection.reason;
-  out.retry_after_s = std::max<int64_t>(1, connection.next_attempt_at - now);
-  return out;
-}
-
-// Polls the row until the lease holder stores a result or `lease_s` ends.
-// Returns the last row read.
-Result<Connection> WaitForLeaseHolder(Store& store, const Connection& before,
-                                      int64_t lease_s) {
-  const auto end = SteadyClock::now() + std::chrono::seconds(lease_s);
-  Connection latest = before;
-  while (SteadyClock::now() < end) {
-    std::this_thread::sleep_for(kLeasePollInterval);
-    Result<std::optional<Connection>> row = store.FindConnection(before.id);
-    if (!row.ok()) return row.status();
-    if (!row->has_value()) {
-      return Status::Error("connection " + std::to_string(before.id) +
-                           " was deleted during the renewal");
-    }
-    latest = **row;
-    const bool changed = latest.token_expires_at != before.token_expires_at ||
-                         latest.state != before.state ||
-                         latest.failure_count != before.failure_count ||
-                         latest.next_attempt_at != before.next_attempt_at;
-    if (changed) return latest;
-  }
-  return latest;
-}
-
-TokenHandOut AfterRenewal(Store& store, const SmartRecruitersClient& client,
-                          std::string_view owner, const RenewOptions& options,
-                          const Connection& before, RenewResult renewal,
-                          TokenHandOut out);
-
-TokenHandOut AfterBusy(Store& store, const SmartRecruitersClient& client,
-                       std::string_view owner, const RenewOptions& options,
-                       const Connection& before, TokenHandOut out) {
-  const int64_t now = NowUnix();
-  if (before.token_expires_at >= now + kHandOutMinLifetimeS &&
-      FillToken(store, before, now, out)) {
-    return out;
-  }
-
-  Result<Connection> latest =
-      WaitForLeaseHolder(store, before, options.lease_s);
-  if (!latest.ok()) {
-    out.status = HandOutStatus::kInternalError;
-    out.reason = latest.error();
-    return out;
-  }
-  const bool unchanged = latest->token_expires_at == before.token_expires_at &&
-                         latest->state == before.state;
-  if (unchanged) {
-    // The holder neither stored a token nor a failure before its lease
-    // ended, so it most likely died; try once more ourselves. A second
-    // kBusy is not waited for again.
-    RenewResult retry =
-        RenewConnection(store, client, before.id, owner, NowUnix(), options);
-    if (retry.outcome != RenewOutcome::kBusy) {
-      return AfterRenewal(store, client, owner, options, *latest,
-                          std::move(retry), std::move(out));
-    }
-  }
-
-  const int64_t after = NowUnix();
-  if (!IsConnectedState(latest->state)) {
-    return NotConnected(std::move(out), *latest);
-  }
-  if (FillToken(store, *latest, after, out)) return out;
-  return Unavailable(std::move(out), *latest, after);
-}
-
-TokenHandOut AfterRenewal(Store& store, const SmartRecruitersClient& client,
-                          std::string_view owner, const RenewOptions& options,
-                          const Connection& before, RenewResult renewal,
-                          TokenHandOut out) {
-  out.renewal = renewal.outcome;
-  const Connection current = renewal.connection.value_or(before);
-  const int64_t now = NowUnix();
-
-  switch (renewal.outcome) {
-    case RenewOutcome::kBusy:
-      return AfterBusy(store, client, owner, options, before, std::move(out));
-    case RenewOutcome::kNeedsReintegration:
-    case RenewOutcome::kNotRenewable:
-      return NotConnected(std::move(out), current);
-    case RenewOutcome::kError:
-      // A failure on this host; a token that is still valid is still
-      // worth handing out.
-      if (FillToken(store, current, now, out)) return out;
-      out.status = HandOutStatus::kInternalError;
-      out.reason = renewal.message;
-      return out;
-    case RenewOutcome::kRenewed:
-    case RenewOutcome::kFresh:
-    case RenewOutcome::kDegraded:
-      break;
-  }
-  if (FillToken(store, current, now, out)) return out;
-  return Unavailable(std::move(out), current, now);
-}
-
-std::string JsonError(std::string_view code, std::string_view message) {
-  nlohmann::json body = {{"error", code}, {"message", message}};
-  return body.dump();
-}
-
-HttpResponse JsonResponse(int status, std::string body) {
-  HttpResponse response = HttpResponse::Json(status, std::move(body));
-  response.AddHeader("Cache-Control", "no-store");
-  return response;
-}
-
-// Returns the company parameter of the query, or of a POST form when the
-// query has none.
-Result<std::string> CompanyParameter(const HttpRequest& request) {
-  Result<std::optional<std::string>> from_query =
-      request.query.GetOne("company");
-  if (!from_query.ok()) return from_query.status();
-  std::optional<std::string> company = *from_query;
-  if (!company && request.method == "POST") {
-    Result<std::optional<std::string>> from_form =
-        request.form.GetOne("company");
-    if (!from_form.ok()) return from_form.status();
-    company = *from_form;
-  }
-  if (!company || company->empty()) {
-    return Status::Error("missing company parameter: pass ?company=ID");
-  }
-  return *company;
-}
-
-HttpResponse HandOutResponse(const TokenHandOut& out) {
-  switch (out.status) {
-    case HandOutStatus::kOk: {
-      nlohmann::json body = {{"company_id", out.company_id},
-                             {"access_token", out.access_token.Reveal()},
-                             {"token_type", "bearer"},
-                             {"expires_at", out.expires_at}};
-      return JsonResponse(200, body.dump());
-    }
-    case HandOutStatus::kUnknownCompany:
-      return JsonResponse(
-          404, JsonError("unknown_company",
-                         "no connection for company " + Quote(out.company_id)));
-    case HandOutStatus::kNotConnected: {
-      nlohmann::json body = {
-          {"error", "not_connected"},
-          {"company_id", out.company_id},
-          {"state", StateName(out.state)},
-          {"reason", out.reason},
-          {"message", "the connection is " + std::string(StateName(out.state)) +
-                          " and has no usable token"}};
-      return JsonResponse(409, body.dump());
-    }
-    case HandOutStatus::kUnavailable: {
-      nlohmann::json body = {{"error", "unavailable"},
-                             {"company_id", out.company_id},
-                             {"state", StateName(out.state)},
-                             {"reason", out.reason},
-                             {"retry_after", out.retry_after_s}};
-      HttpResponse response = JsonResponse(503, body.dump());
-      response.AddHeader("Retry-After", std::to_string(out.retry_after_s));
-      return response;
-    }
-    case HandOutStatus::kInternalError:
-      break;
-  }
-  return JsonResponse(500, JsonError("internal_error", out.reason));
-}
-
-void LogHandOut(const TokenHandOut& out) {
-  const std::string company = "company " + Quote(out.company_id);
-  switch (out.status) {
-    case HandOutStatus::kOk:
-      LogInfo("handed out token " + out.access_token.Fingerprint() + " for " +
-              company + ", expires in " +
-              std::to_string(out.expires_at - NowUnix()) + " s");
-      return;
-    case HandOutStatus::kUnknownCompany:
-      LogNotice("token request for unknown " + company);
-      return;
-    case HandOutStatus::kNotConnected:
-      LogNotice("token request for " + company + " rejected: state " +
-                std::string(StateName(out.state)));
-      return;
-    case HandOutStatus::kUnavailable:
-      LogWarning("no valid token for " + company + ", retry after " +
-                 std::to_string(out.retry_after_s) + " s: " + out.reason);
-      return;
-    case HandOutStatus::kInternalError:
-      LogError("token request for " + company + " failed: " + out.reason);
-      return;
-  }
 }
 
 }  // namespace
@@ -868,78 +636,6 @@ Result<RunSummary> RunRefresh(const App& app, const RunOptions& options) {
             " s: " + summary.Describe());
   }
   return summary;
-}
-
-// --- token hand-out --------------------------------------------------------
-
-TokenHandOut HandOutToken(Store& store, const SmartRecruitersClient& client,
-                          std::string_view company_id, std::string_view owner,
-                          const RenewOptions& options) {
-  TokenHandOut out;
-  out.company_id = std::string(company_id);
-
-  Result<std::optional<Connection>> row =
-      store.FindConnectionByCompany(company_id);
-  if (!row.ok()) {
-    out.reason = "reading the connection failed: " + row.error();
-    return out;
-  }
-  if (!row->has_value()) {
-    out.status = HandOutStatus::kUnknownCompany;
-    return out;
-  }
-  const Connection connection = **row;
-  out.state = connection.state;
-  if (!IsConnectedState(connection.state) || !connection.has_credentials) {
-    return NotConnected(std::move(out), connection);
-  }
-
-  const int64_t now = NowUnix();
-  if (connection.token_expires_at >= now + options.margin_s &&
-      FillToken(store, connection, now, out)) {
-    return out;
-  }
-  if (connection.next_attempt_at > now) {
-    // A failed renewal scheduled the next attempt; retrying on every
-    // request would defeat the backoff.
-    if (FillToken(store, connection, now, out)) return out;
-    return Unavailable(std::move(out), connection, now);
-  }
-
-  RenewOptions renew_options = options;
-  renew_options.force = false;
-  RenewResult renewal =
-      RenewConnection(store, client, connection.id, owner, now, renew_options);
-  return AfterRenewal(store, client, owner, renew_options, connection,
-                      std::move(renewal), std::move(out));
-}
-
-HttpResponse HandleRefreshRequest(const HttpRequest& request, Store& store,
-                                  const SmartRecruitersClient& client,
-                                  const RefreshConfig& config) {
-  if (!request.FromLoopback()) {
-    LogNotice("token request from " + Quote(request.remote_addr) +
-              " rejected: the refresh endpoint answers loopback only");
-    return JsonResponse(403, JsonError("forbidden",
-                                       "the refresh endpoint answers "
-                                       "loopback clients only"));
-  }
-  if (request.method != "GET" && request.method != "POST") {
-    HttpResponse response =
-        JsonResponse(405, JsonError("method_not_allowed", "use GET or POST"));
-    response.AddHeader("Allow", "GET, POST");
-    return response;
-  }
-  Result<std::string> company = CompanyParameter(request);
-  if (!company.ok()) {
-    return JsonResponse(400, JsonError("invalid_request", company.error()));
-  }
-
-  const std::string owner = LeaseOwnerId("handout");
-  const TokenHandOut out = HandOutToken(store, client, *company, owner,
-                                        RenewOptionsFromConfig(config));
-  LogHandOut(out);
-  return HandOutResponse(out);
 }
 
 }  // namespace srconnect

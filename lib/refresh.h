@@ -8,12 +8,9 @@
 // else reads the result. A crash at any point leaves the previous token in
 // place, because a new token is stored in one transaction.
 //
-// Three entry points share RenewConnection:
-//   - RunRefresh: the timer's `--due` run and the operator's `--company`
-//     run, over a bounded pool of worker threads;
-//   - HandOutToken: the token hand-out for the product's own services,
-//     which renews first when the token is about to expire;
-//   - HandleRefreshRequest: HandOutToken behind the FastCGI endpoint.
+// RunRefresh drives RenewConnection for the timer's `--due` run and the
+// operator's `--company` run; token_handout.h drives it for the token
+// hand-out to the product's own services.
 
 #ifndef SRCONNECT_LIB_REFRESH_H_
 #define SRCONNECT_LIB_REFRESH_H_
@@ -25,7 +22,6 @@
 
 #include "app.h"
 #include "config.h"
-#include "fastcgi.h"
 #include "secret.h"
 #include "sr_client.h"
 #include "status.h"
@@ -90,26 +86,26 @@ struct RenewResult {
   std::string company_id;
   // The connection's row after the attempt, when it could be read.
   std::optional<Connection> connection;
-  // Why the attempt ended this way; empty for kRenewed and kFresh. For
-  // kDegraded and kNeedsReintegration this is the reason stored on the row.
+  // Explanation of the outcome for logs, empty for kRenewed. For kDegraded
+  // and kNeedsReintegration it is the reason stored on the row.
   std::string message;
   // Fingerprint of the stored token after a renewal, else empty.
   std::string token_fingerprint;
-  // From SmartRecruiters' answer, when it failed: HTTP status (0 when no
-  // response arrived) and Retry-After.
+  // From SmartRecruiters' failed response: HTTP status (0 when no response
+  // arrived) and Retry-After.
   int http_status = 0;
   std::optional<int64_t> retry_after_s;
 };
 
-// Renews the token of connection `connection_id` as lease owner `owner`:
-// acquires the lease until now + lease_s, re-reads the row, and releases
-// the lease without calling SmartRecruiters when the token is no longer due
-// (kFresh) or the state no longer allows a renewal. Otherwise requests a
-// token with the customer-level credentials and either commits it
-// (token_expires_at = now + expires_in) or records the failure:
-// kNeedsReintegration for rejected credentials, kDegraded with a backoff for
-// everything else. A lease held by another owner gives kBusy. Logs one line
-// with the result; never logs a token or secret.
+// Renews the token of connection `connection_id` as lease owner `owner`.
+// Acquires the lease until now + lease_s and re-reads the row. When the
+// token is no longer due (kFresh) or the state no longer allows a renewal,
+// releases the lease without calling SmartRecruiters. Otherwise requests a
+// token with the customer-level credentials and commits it with
+// token_expires_at = now + expires_in. A failure is recorded as
+// kNeedsReintegration for rejected credentials and as kDegraded with a
+// backoff for everything else. A lease held by another owner gives kBusy.
+// Logs one line with the result and never logs a token or secret.
 //
 // `now` is the unix time at which the attempt starts. Store errors give
 // kError and leave the row unchanged where possible (the lease, if taken,
@@ -173,57 +169,6 @@ struct RunSummary {
 // `company_id` names no connection. Per-connection failures are counted in
 // the summary, never returned as errors.
 Result<RunSummary> RunRefresh(const App& app, const RunOptions& options);
-
-// --- token hand-out --------------------------------------------------------
-
-enum class HandOutStatus {
-  kOk,
-  kUnknownCompany,
-  // pending, disconnected or needs_reintegration: `state` and `reason`
-  // say which and why.
-  kNotConnected,
-  // No valid token and SmartRecruiters could not be reached (or the
-  // connection is waiting out a backoff); retry after `retry_after_s`.
-  kUnavailable,
-  kInternalError,
-};
-
-struct TokenHandOut {
-  HandOutStatus status = HandOutStatus::kInternalError;
-  std::string company_id;
-  Secret access_token;     // set for kOk
-  int64_t expires_at = 0;  // set for kOk
-  ConnectionState state = ConnectionState::kPending;
-  std::string reason;         // the row's reason, or what failed
-  int64_t retry_after_s = 0;  // set for kUnavailable
-  // What the renewal attempt did, when one was made.
-  std::optional<RenewOutcome> renewal;
-};
-
-// Shortest remaining lifetime for which a token that another process is
-// renewing is handed out at once instead of waiting for the new one.
-inline constexpr int64_t kHandOutMinLifetimeS = 60;
-
-// Returns a valid access token for `company_id`, renewing it first when it
-// expires within options.margin_s. When another process holds the lease
-// and the current token has less than kHandOutMinLifetimeS left, polls the
-// row every 100 ms, for at most lease_s, for the new token instead of
-// calling SmartRecruiters. A still-valid token is returned even when the
-// renewal failed. Logs nothing itself except through RenewConnection.
-TokenHandOut HandOutToken(Store& store, const SmartRecruitersClient& client,
-                          std::string_view company_id, std::string_view owner,
-                          const RenewOptions& options);
-
-// Answers GET or POST /smartrecruiters/refresh?company=ID: 403 unless the
-// peer is on loopback, 400 without a single company parameter, 404 for an
-// unknown company, 409 with the state and reason when the connection is not
-// connected, 503 with Retry-After when no valid token can be had, else 200
-// {"company_id","access_token","token_type":"bearer","expires_at"}. Every
-// answer is JSON with Cache-Control: no-store. Logs each hand-out with the
-// company id and the token's fingerprint.
-HttpResponse HandleRefreshRequest(const HttpRequest& request, Store& store,
-                                  const SmartRecruitersClient& client,
-                                  const RefreshConfig& config);
 
 }  // namespace srconnect
 

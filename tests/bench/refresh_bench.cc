@@ -86,9 +86,10 @@ BenchOptions ParseOptions(int argc, char** argv) {
 }
 
 int64_t TotalTokenRequests(RefreshEnv& env) {
+  // A named copy: iterating over items() of a temporary would dangle.
+  const nlohmann::json state = env.fake().State();
   int64_t total = 0;
-  for (const auto& [client_id, count] :
-       env.fake().State().at("token_requests").items()) {
+  for (const auto& [client_id, count] : state.at("token_requests").items()) {
     total += count.get<int64_t>();
   }
   return total;
@@ -116,6 +117,8 @@ void BenchCompanyCount(const BenchOptions& options, int64_t companies) {
                static_cast<long long>(companies), seed_s);
 
   for (const int64_t concurrency : options.concurrency) {
+    settings.concurrency = concurrency;
+    env.WriteConfig(settings);
     const double ideal_s = static_cast<double>(companies) *
                            static_cast<double>(options.latency_ms) / 1000.0 /
                            static_cast<double>(concurrency);

@@ -19,6 +19,7 @@
 #include "sr_client.h"
 #include "store.h"
 #include "support/refresh_env.h"
+#include "token_handout.h"
 
 namespace srconnect {
 namespace {
@@ -465,6 +466,17 @@ BOOST_AUTO_TEST_CASE(missing_company_is_400) {
   const HttpResponse response = HandleRefreshRequest(
       request, env.store(), client, env.app().config.refresh);
   BOOST_TEST(response.status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_company_is_400) {
+  RefreshEnv env;
+  const SmartRecruitersClient client(env.app().config.smartrecruiters);
+  const HttpResponse response =
+      HandleRefreshRequest(TokenRequest("ACME 1/../x"), env.store(), client,
+                           env.app().config.refresh);
+  BOOST_TEST(response.status == 400);
+  BOOST_TEST(response.body.find("invalid company parameter") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(needs_reintegration_is_409) {

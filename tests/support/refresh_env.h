@@ -203,7 +203,8 @@ class RefreshEnv {
       : settings_(settings), fake_(FakeOptions(std::move(fake_args))) {
     config_path_ = dir_.File("srconnect.yaml");
     database_path_ = dir_.File("srconnect.db");
-    WriteFiles();
+    WriteSecretFiles();
+    WriteConfig(settings_);
     Result<App> app = LoadApp(config_path_);
     if (!app.ok()) throw std::runtime_error("LoadApp: " + app.error());
     app_ = std::make_unique<App>(std::move(app).value());
@@ -312,40 +313,9 @@ class RefreshEnv {
                                         : 0;
   }
 
- private:
-  int CountLoggedTokenRequests(const std::string& client_id) const {
-    std::ifstream in(fake_.request_log_path());
-    std::string line;
-    int count = 0;
-    while (std::getline(in, line)) {
-      const nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
-      if (entry.is_discarded()) continue;
-      if (entry.value("endpoint", "") == "token" &&
-          entry.value("client_id", "") == client_id) {
-        ++count;
-      }
-    }
-    return count;
-  }
-
-  static FakeSmartRecruiters::Options FakeOptions(
-      std::vector<std::string> extra_args) {
-    FakeSmartRecruiters::Options options;
-    options.config_yaml = FakeSmartRecruiters::DefaultConfigYaml(
-        "http://127.0.0.1:9/smartrecruiters/consent");
-    options.extra_args = std::move(extra_args);
-    return options;
-  }
-
-  void WriteFiles() {
-    Result<std::string> key = RandomBytes(kKeyBytes);
-    if (!key.ok()) throw std::runtime_error("RandomBytes: " + key.error());
-    WriteSecretFile(dir_.File("store.key"), *key);
-    WriteSecretFile(dir_.File("link-secret"), "test-link-secret-0123456789");
-    WriteSecretFile(dir_.File("master-secret"),
-                    FakeSmartRecruiters::kMasterClientSecret);
-
-    const RefreshSettings& s = settings_;
+  // Writes the srconnect configuration with `s`, for the next Run or
+  // Start; the in-process app() keeps the settings it was loaded with.
+  void WriteConfig(const RefreshSettings& s) {
     std::ofstream config(config_path_);
     config << "smartrecruiters:\n"
            << "  api_base: " << fake_.base_url() << "\n"
@@ -372,6 +342,40 @@ class RefreshEnv {
            << "  lease_s: " << s.lease_s << "\n"
            << "  backoff_initial_s: " << s.backoff_initial_s << "\n"
            << "  backoff_max_s: " << s.backoff_max_s << "\n";
+  }
+
+ private:
+  int CountLoggedTokenRequests(const std::string& client_id) const {
+    std::ifstream in(fake_.request_log_path());
+    std::string line;
+    int count = 0;
+    while (std::getline(in, line)) {
+      const nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+      if (entry.is_discarded()) continue;
+      if (entry.value("endpoint", "") == "token" &&
+          entry.value("client_id", "") == client_id) {
+        ++count;
+      }
+    }
+    return count;
+  }
+
+  static FakeSmartRecruiters::Options FakeOptions(
+      std::vector<std::string> extra_args) {
+    FakeSmartRecruiters::Options options;
+    options.config_yaml = FakeSmartRecruiters::DefaultConfigYaml(
+        "http://127.0.0.1:9/smartrecruiters/consent");
+    options.extra_args = std::move(extra_args);
+    return options;
+  }
+
+  void WriteSecretFiles() {
+    Result<std::string> key = RandomBytes(kKeyBytes);
+    if (!key.ok()) throw std::runtime_error("RandomBytes: " + key.error());
+    WriteSecretFile(dir_.File("store.key"), *key);
+    WriteSecretFile(dir_.File("link-secret"), "test-link-secret-0123456789");
+    WriteSecretFile(dir_.File("master-secret"),
+                    FakeSmartRecruiters::kMasterClientSecret);
   }
 
   RefreshSettings settings_;
