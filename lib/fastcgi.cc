@@ -13,6 +13,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -772,7 +773,34 @@ std::string HtmlEscape(std::string_view text) {
   return out;
 }
 
+// Moves a listener passed by the sd_listen_fds(3) protocol (fd 3, with
+// LISTEN_PID and LISTEN_FDS set, as systemd-socket-activate and socket
+// units without StandardInput=socket pass it) to fd 0, where libfcgi
+// accepts.
+void AdoptSocketActivationListener() {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (pid == nullptr || fds == nullptr) return;
+  if (std::string(pid) != std::to_string(::getpid())) return;
+  if (std::string(fds) != "1") {
+    LogWarning(std::string("LISTEN_FDS is \"") + fds +
+               "\"; only one listening socket is supported");
+    return;
+  }
+  if (IsListeningSocket(STDIN_FILENO) || !IsListeningSocket(3)) return;
+  if (::dup2(3, STDIN_FILENO) < 0) {
+    LogError(std::string("dup2 of the activated socket failed: ") +
+             std::strerror(errno));
+    return;
+  }
+  ::close(3);
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+}
+
 int RunFastCgi(const RequestLimits& limits, const RequestHandler& handler) {
+  AdoptSocketActivationListener();
   if (!IsListeningSocket(STDIN_FILENO)) {
     LogError(
         "fd 0 is not a listening socket; start the program with systemd "

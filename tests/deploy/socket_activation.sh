@@ -7,8 +7,8 @@
 #
 # systemd-socket-activate binds each socket and passes it as fd 3
 # (LISTEN_FDS=1), while StandardInput=socket in the units puts it on fd 0,
-# where libfcgi accepts. A shell moves fd 3 to fd 0 before it execs the
-# binary, which gives the binary the fd layout that the units give it.
+# where libfcgi accepts. The binaries accept both layouts, so this test
+# also covers the fd 3 one.
 # When the test runs as root, start and status run in a new network
 # namespace with no interfaces, as PrivateNetwork=yes in their units does.
 # The snippet's socket paths under /run/srconnect are rewritten to a
@@ -92,7 +92,8 @@ cleanup_hooks+=(stop_processes)
 
 # Binds SOCKET_NAME.sock and runs the binary NAME on it at the first
 # connection. systemd-socket-activate passes the child only the variables
-# given with -E, as Environment= does in the units.
+# given with -E, as Environment= does in the units, and the listener as
+# fd 3 with LISTEN_PID and LISTEN_FDS, which RunFastCgi moves to fd 0.
 activate() {
   local name=$1 socket_name=$2
   local -a prefix=()
@@ -101,7 +102,7 @@ activate() {
   fi
   systemd-socket-activate -l "$work_dir/run/$socket_name.sock" \
     -E SRCONNECT_CONFIG="$config" "${prefix[@]}" \
-    sh -c 'exec "$0" <&3 3<&-' "${binaries[$name]}" \
+    "${binaries[$name]}" \
     >"$work_dir/logs/$name.log" 2>&1 &
   pids+=($!)
 }
