@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -361,11 +362,20 @@ void RunWorker(const App& app, const RenewOptions& options, size_t index,
     }
     const size_t item = queue.next_index.fetch_add(1);
     if (item >= total) return;
-    const RenewResult result =
-        RenewConnection(**store, client, (*queue.connections)[item].id, owner,
-                        NowUnix(), options);
+    const int64_t connection_id = (*queue.connections)[item].id;
+    RenewOutcome outcome = RenewOutcome::kError;
+    try {
+      outcome = RenewConnection(**store, client, connection_id, owner,
+                                NowUnix(), options)
+                    .outcome;
+    } catch (const std::exception& error) {
+      // An exception would end the whole process from this thread; the
+      // lease, if taken, expires by itself.
+      LogError("refresh of connection " + std::to_string(connection_id) +
+               " failed: unexpected exception: " + error.what());
+    }
     std::lock_guard<std::mutex> lock(queue.summary_mutex);
-    queue.summary.Add(result.outcome);
+    queue.summary.Add(outcome);
   }
 }
 
@@ -632,7 +642,13 @@ Result<RunSummary> RunRefresh(const App& app, const RunOptions& options) {
             std::to_string(summary.considered) +
             " connections, changed nothing");
   } else {
-    LogInfo("refresh run finished in " + std::string(elapsed) +
+    // A warning when any company needs attention, so that a journal
+    // filtered by priority still shows the run.
+    const bool attention = summary.degraded > 0 ||
+                           summary.needs_reintegration > 0 ||
+                           summary.errors > 0 || summary.skipped_for_budget > 0;
+    Log(attention ? LogPriority::kWarning : LogPriority::kInfo,
+        "refresh run finished in " + std::string(elapsed) +
             " s: " + summary.Describe());
   }
   return summary;

@@ -308,12 +308,14 @@ HttpResponse HandleRefreshRequest(const HttpRequest& request, Store& store,
                                   const RefreshConfig& config) {
   if (!request.FromLoopback()) {
     LogNotice("token request from " + Quote(request.remote_addr) +
-              " rejected: the refresh endpoint answers loopback only");
+              " rejected: the refresh endpoint serves loopback only");
     return JsonResponse(403, JsonError("forbidden",
-                                       "the refresh endpoint answers "
+                                       "the refresh endpoint serves "
                                        "loopback clients only"));
   }
   if (request.method != "GET" && request.method != "POST") {
+    LogNotice("token request with method " + Quote(request.method) +
+              " rejected: use GET or POST");
     HttpResponse response =
         JsonResponse(405, JsonError("method_not_allowed", "use GET or POST"));
     response.AddHeader("Allow", "GET, POST");
@@ -321,6 +323,7 @@ HttpResponse HandleRefreshRequest(const HttpRequest& request, Store& store,
   }
   Result<std::string> company = CompanyParameter(request);
   if (!company.ok()) {
+    LogNotice("token request rejected: " + company.error());
     return JsonResponse(400, JsonError("invalid_request", company.error()));
   }
 

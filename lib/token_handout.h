@@ -57,14 +57,15 @@ TokenHandOut HandOutToken(Store& store, const SmartRecruitersClient& client,
                           std::string_view company_id, std::string_view owner,
                           const RenewOptions& options);
 
-// Handles GET or POST /smartrecruiters/refresh?company=ID. Returns 403
-// unless the peer is on loopback, 400 without a single valid company
-// parameter, 404 for an unknown company, 409 with the state and reason when
-// the connection is not connected, 503 with Retry-After when no valid token
-// can be had, else 200
-// {"company_id","access_token","token_type":"bearer","expires_at"}. Every
-// response is JSON with Cache-Control: no-store. Logs each hand-out with
-// the company id and the token's fingerprint.
+// Handles GET or POST /smartrecruiters/refresh?company=ID and returns
+//   200 {"company_id","access_token","token_type":"bearer","expires_at"},
+//   400 without exactly one valid company parameter,
+//   403 unless the peer is on loopback,
+//   404 for an unknown company,
+//   409 with the state and reason when the connection is not connected,
+//   503 with Retry-After when no valid token can be had.
+// Every response is JSON with Cache-Control: no-store. Logs each hand-out
+// with the company id and the token's fingerprint.
 HttpResponse HandleRefreshRequest(const HttpRequest& request, Store& store,
                                   const SmartRecruitersClient& client,
                                   const RefreshConfig& config);

@@ -1,10 +1,11 @@
 // refresh_bench: measures `srconnect-refresh --due` against the fake
 // SmartRecruiters with a fixed delay on every token request.
 //
-// For each company count N it seeds N integrated companies, stores their
-// credentials with due tokens, and then runs srconnect-refresh once per
-// concurrency C. The fake issues 60 s tokens, inside the 600 s margin, so
-// every run finds all N tokens due again without re-seeding. Each run
+// For each company count N it creates N integrated companies in the fake,
+// stores their credentials with due tokens, and then runs
+// srconnect-refresh once per concurrency C. The fake issues 60 s tokens,
+// inside the 600 s margin, so every run finds all N tokens due again and
+// the companies are created only once. Each run
 // reports its wall time, the token requests the fake received, the
 // child's CPU time (getrusage) per renewal and its peak RSS (ru_maxrss),
 // and compares the wall time with the ideal N x latency / C.
@@ -113,7 +114,7 @@ void BenchCompanyCount(const BenchOptions& options, int64_t companies) {
   const double seed_s = std::chrono::duration<double>(
                             std::chrono::steady_clock::now() - seed_start)
                             .count();
-  std::fprintf(stderr, "seeded %lld companies in %.1f s\n",
+  std::fprintf(stderr, "created %lld companies in %.1f s\n",
                static_cast<long long>(companies), seed_s);
 
   for (const int64_t concurrency : options.concurrency) {

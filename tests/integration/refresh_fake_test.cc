@@ -439,6 +439,34 @@ BOOST_AUTO_TEST_CASE(renews_due_token_first) {
   BOOST_TEST(body.at("expires_at").get<int64_t>() >= now + 1800);
 }
 
+BOOST_AUTO_TEST_CASE(accepts_company_in_post_form) {
+  RefreshEnv env;
+  const SeededCompany company = env.Seed(1, "FORM-", NowUnix() + 1200).at(0);
+  const SmartRecruitersClient client(env.app().config.smartrecruiters);
+  HttpRequest request = TokenRequest("");
+  request.method = "POST";
+  request.query = Params();
+  request.form = Params({{"company", company.company_id}});
+
+  const HttpResponse response = HandleRefreshRequest(
+      request, env.store(), client, env.app().config.refresh);
+  BOOST_TEST(response.status == 200);
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  BOOST_TEST(body.at("access_token") == "initial-token-1");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_other_methods) {
+  RefreshEnv env;
+  const SmartRecruitersClient client(env.app().config.smartrecruiters);
+  HttpRequest request = TokenRequest("ACME-1");
+  request.method = "DELETE";
+
+  const HttpResponse response = HandleRefreshRequest(
+      request, env.store(), client, env.app().config.refresh);
+  BOOST_TEST(response.status == 405);
+  BOOST_TEST(HeaderOf(response, "Allow") == "GET, POST");
+}
+
 BOOST_AUTO_TEST_CASE(rejects_remote_peer) {
   RefreshEnv env;
   const SeededCompany company = env.Seed(1, "FAR-", NowUnix() + 1200).at(0);
@@ -532,7 +560,8 @@ BOOST_AUTO_TEST_CASE(unreachable_without_token_is_503) {
   BOOST_TEST(std::stoll(retry_after) <= 30);
   BOOST_TEST(StateName(env.Row(company.company_id).state) == "degraded");
 
-  // During the backoff the hand-out answers without calling SmartRecruiters.
+  // During the backoff the hand-out responds without calling
+  // SmartRecruiters.
   const HttpResponse again =
       HandleRefreshRequest(TokenRequest(company.company_id), env.store(),
                            client, env.app().config.refresh);

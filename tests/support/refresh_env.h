@@ -306,7 +306,7 @@ class RefreshEnv {
   }
 
   // Counts token requests for `client_id` that the fake has received so
-  // far, including ones it is still answering.
+  // far, including ones it is still handling.
   int64_t TokenRequestsReceived(const std::string& client_id) {
     const nlohmann::json requests = fake_.State().at("token_requests");
     return requests.contains(client_id) ? requests.at(client_id).get<int64_t>()
