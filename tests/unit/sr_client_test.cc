@@ -14,6 +14,7 @@
 #include "http_client.h"
 #include "secret.h"
 #include "sr_client.h"
+#include "support/stderr_capture.h"
 
 namespace srconnect {
 namespace {
@@ -76,35 +77,7 @@ std::map<std::string, std::string> DecodeForm(const std::string& body) {
   return fields;
 }
 
-// Captures what the library writes to stderr while it is alive.
-class StderrCapture {
- public:
-  StderrCapture() {
-    std::fflush(stderr);
-    saved_ = ::dup(STDERR_FILENO);
-    file_ = std::tmpfile();
-    ::dup2(::fileno(file_), STDERR_FILENO);
-  }
-  ~StderrCapture() {
-    ::dup2(saved_, STDERR_FILENO);
-    ::close(saved_);
-    std::fclose(file_);
-  }
-  std::string Text() {
-    std::string text;
-    std::rewind(file_);
-    char buffer[512];
-    size_t n;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), file_)) > 0) {
-      text.append(buffer, n);
-    }
-    return text;
-  }
-
- private:
-  int saved_;
-  std::FILE* file_;
-};
+using srconnect::testing::StderrCapture;
 
 struct ClassificationCase {
   std::string name;
