@@ -102,6 +102,8 @@ TokenHandOut AfterBusy(Store& store, const SmartRecruitersClient& client,
     return out;
   }
 
+  // NOTE: RunFastCgi serves one request at a time, so this wait (up to
+  // lease_s) delays every other hand-out of the same process.
   Result<Connection> latest =
       WaitForLeaseHolder(store, before, options.lease_s);
   if (!latest.ok()) {
@@ -209,13 +211,13 @@ HttpResponse HandOutResponse(const TokenHandOut& out) {
           404, JsonError("unknown_company",
                          "no connection for company " + Quote(out.company_id)));
     case HandOutStatus::kNotConnected: {
+      const std::string state(StateName(out.state));
       nlohmann::json body = {
           {"error", "not_connected"},
           {"company_id", out.company_id},
-          {"state", StateName(out.state)},
+          {"state", state},
           {"reason", out.reason},
-          {"message", "the connection is " + std::string(StateName(out.state)) +
-                          " and has no usable token"}};
+          {"message", "no token is handed out in state " + state}};
       return JsonResponse(409, body.dump());
     }
     case HandOutStatus::kUnavailable: {
