@@ -815,7 +815,19 @@ BOOST_FIXTURE_TEST_CASE(request_log_hides_secrets, FakeFixture) {
   const std::string cookie = SignIn(*client, "ACME-1", "Alice Admin");
   BOOST_REQUIRE(client->Get("/partner-apps", {{"Cookie", cookie}}));
 
-  const std::string log = ReadFile(fake.request_log_path());
+  // The fake writes a request's log line after sending its response, so
+  // wait (at most 5 s) until the last request's line is complete.
+  std::string log;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    log = ReadFile(fake.request_log_path());
+    if (!log.empty() && log.back() == '\n' &&
+        Contains(log, "\"/partner-apps\"") && Contains(log, "\"GET\"")) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   const std::vector<std::string> secrets = {
       FakeSmartRecruiters::kMasterClientSecret,
       master_token,
