@@ -219,7 +219,7 @@ HttpResponse OutcomePage(const App& app, const ConsentRequest& request,
 }
 
 // Reads and checks companyId, redirect, the state cookie and the pending
-// consent. Returns the checked request, or the page to answer with.
+// consent. Returns the checked request, or the error page to send.
 std::variant<ConsentRequest, HttpResponse> ReadConsentRequest(
     const ConsentContext& context, const HttpRequest& http,
     const Params& params) {
@@ -277,8 +277,9 @@ std::string ScopeList(const App& app) {
   return html + "</ul>\n";
 }
 
-// The consent form. With `replacing_company` set, it also asks the admin to
-// confirm that the account's connection moves to the new company.
+// Returns the consent form. With `replacing_company` set, the form also
+// requests that the admin confirm moving the account's connection to the
+// new company.
 HttpResponse ConsentForm(const App& app, const ConsentRequest& request,
                          const std::string& csrf_token,
                          const std::string& replacing_company) {
@@ -418,7 +419,7 @@ HttpResponse ExchangeCredentials(const ConsentContext& context,
   }
 
   // The first customer token proves the new credentials. SmartRecruiters
-  // has issued them already and will not issue them again (it answers 409),
+  // has issued them already and will not issue them again (it returns 409),
   // so they are stored even when this proof fails, and the connection then
   // starts degraded or needing reintegration instead of being lost.
   const CustomerCredentials& issued = credentials.value();

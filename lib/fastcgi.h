@@ -114,8 +114,8 @@ struct HttpResponse {
   static HttpResponse Html(int status, std::string body);
   static HttpResponse Json(int status, std::string body);
   static HttpResponse Text(int status, std::string body);
-  // 303 for a POST answered with a redirect would also do; srconnect uses
-  // 302, which every browser follows with GET.
+  // srconnect uses 302 after a POST too, because every browser follows
+  // it with GET, as it does 303.
   static HttpResponse Redirect(const std::string& location);
 
   void AddHeader(std::string name, std::string value);

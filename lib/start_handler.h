@@ -17,8 +17,8 @@ namespace srconnect {
 HttpResponse HandleStart(const App& app, Store& store,
                          const HttpRequest& request, int64_t now);
 
-// Returns the 403 page for a missing, expired or tampered account link;
-// `problem` says which. Shared with the status page.
+// Returns the 403 page for a missing, expired or tampered account link.
+// `problem` names the defect. The status page uses it too.
 HttpResponse AccountLinkRejected(const App& app, const std::string& problem);
 
 }  // namespace srconnect

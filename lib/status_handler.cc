@@ -22,8 +22,8 @@ bool WantsJson(const HttpRequest& request) {
          accept.find("text/html") == std::string::npos;
 }
 
-// What the admin must do: nothing, wait for an automatic retry, or
-// reintegrate.
+// Returns the admin's next step: "none", "wait" for an automatic retry,
+// or "reintegrate".
 std::string ActionFor(const std::optional<Connection>& connection) {
   if (!connection) return "reintegrate";
   switch (connection->state) {

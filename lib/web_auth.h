@@ -36,8 +36,8 @@ bool VerifyCsrfToken(const Secret& state_key, std::string_view state,
                      std::string_view company_id, std::string_view token);
 
 // Returns the account id of the signed link in `request`'s query
-// (`account`, `expires`, `sig`), or an error that says what is wrong with
-// the link. Never trusts `account` without a valid signature.
+// (`account`, `expires`, `sig`), or an error that describes what is wrong
+// with the link. Never trusts `account` without a valid signature.
 Result<std::string> ReadAccountLink(const HttpRequest& request,
                                     const Secret& link_secret,
                                     int64_t now_unix);

@@ -102,7 +102,7 @@ class Stack {
     return logs;
   }
 
-  // Fake admin API call; throws when it does not answer 200.
+  // Calls the fake's admin API. Throws when the status is not 200.
   nlohmann::json FakeAdmin(const std::string& method, const std::string& path,
                            const nlohmann::json& body = nullptr) const {
     httplib::Client client(Env("FAKE_URL"));
