@@ -5,8 +5,10 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include <httplib.h>
 
@@ -151,7 +153,7 @@ std::string DescribeError(httplib::Error error, TransportError transport) {
 }
 
 std::unique_ptr<httplib::ClientImpl> MakeClient(
-    const HttpClientOptions& options, const ParsedUrl& url) {
+    const HttpClientOptions& options, const ParsedUrl& url, bool keep_alive) {
   std::unique_ptr<httplib::ClientImpl> client;
   if (url.https) {
     client = std::make_unique<httplib::SSLClient>(url.host, url.port);
@@ -172,15 +174,15 @@ std::unique_ptr<httplib::ClientImpl> MakeClient(
   // HttpClientOptions has no write timeout. The request bodies are small, so
   // the read timeout bounds sending them too.
   client->set_write_timeout(std::chrono::milliseconds(options.read_timeout_ms));
-  client->set_keep_alive(false);
+  client->set_keep_alive(keep_alive);
   client->set_follow_location(false);
   return client;
 }
 
-HttpResult Send(const HttpClientOptions& options, std::string_view method,
-                std::string_view path, std::string_view content_type,
-                std::string_view body, std::string_view bearer_token) {
-  ParsedUrl url;
+// Checks the base URL and the request path; returns nothing when both are
+// usable, else the failure to report.
+std::optional<HttpResult> CheckTarget(const HttpClientOptions& options,
+                                      std::string_view path, ParsedUrl& url) {
   if (std::string problem = ParseBaseUrl(options.base_url, url);
       !problem.empty()) {
     return Failure(TransportError::kOther,
@@ -191,12 +193,23 @@ HttpResult Send(const HttpClientOptions& options, std::string_view method,
         TransportError::kOther,
         "request path \"" + std::string(path) + "\" does not start with '/'");
   }
+  return std::nullopt;
+}
 
-  std::unique_ptr<httplib::ClientImpl> client = MakeClient(options, url);
-  if (!client->is_valid()) {
-    return Failure(TransportError::kTls, "TLS context creation failed");
-  }
+struct Exchange {
+  HttpResult result;
+  // True when the request failed before any response arrived, so the
+  // server may never have seen it.
+  bool no_response = false;
+  // True when the server asked to close the connection after this response.
+  bool server_closes = false;
+};
 
+// Sends one request with `client` and reads the response.
+Exchange SendWith(httplib::ClientImpl& client, const HttpClientOptions& options,
+                  const ParsedUrl& url, std::string_view method,
+                  std::string_view path, std::string_view content_type,
+                  std::string_view body, std::string_view bearer_token) {
   httplib::Request request;
   request.method = std::string(method);
   request.path = url.path_prefix + std::string(path);
@@ -225,23 +238,28 @@ HttpResult Send(const HttpClientOptions& options, std::string_view method,
   };
 
   const auto start = std::chrono::steady_clock::now();
-  httplib::Result result = client->send(request);
+  httplib::Result result = client.send(request);
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
 
+  Exchange exchange;
   if (!result) {
     const httplib::Error error = result.error();
     if (body_too_large) {
-      return Failure(TransportError::kOther,
-                     "response body exceeds " +
-                         std::to_string(kMaxResponseBodyBytes) + " bytes");
+      exchange.result = Failure(TransportError::kOther,
+                                "response body exceeds " +
+                                    std::to_string(kMaxResponseBodyBytes) +
+                                    " bytes");
+      return exchange;
     }
     const TransportError transport =
         Classify(error, elapsed, options.read_timeout_ms);
-    return Failure(transport, DescribeError(error, transport));
+    exchange.result = Failure(transport, DescribeError(error, transport));
+    exchange.no_response = transport == TransportError::kConnect;
+    return exchange;
   }
 
-  HttpResult response;
+  HttpResult& response = exchange.result;
   response.status = result->status;
   response.body = std::move(response_body);
   // Only the first value of a repeated header is kept. None of the headers
@@ -249,7 +267,27 @@ HttpResult Send(const HttpClientOptions& options, std::string_view method,
   for (const auto& [name, value] : result->headers) {
     response.headers.emplace(ToLower(name), value);
   }
-  return response;
+  const auto connection = response.headers.find("connection");
+  exchange.server_closes = connection != response.headers.end() &&
+                           ToLower(connection->second) == "close";
+  return exchange;
+}
+
+HttpResult SendOnce(const HttpClientOptions& options, std::string_view method,
+                    std::string_view path, std::string_view content_type,
+                    std::string_view body, std::string_view bearer_token) {
+  ParsedUrl url;
+  if (std::optional<HttpResult> bad = CheckTarget(options, path, url)) {
+    return *std::move(bad);
+  }
+  std::unique_ptr<httplib::ClientImpl> client =
+      MakeClient(options, url, /*keep_alive=*/false);
+  if (!client->is_valid()) {
+    return Failure(TransportError::kTls, "TLS context creation failed");
+  }
+  return SendWith(*client, options, url, method, path, content_type, body,
+                  bearer_token)
+      .result;
 }
 
 }  // namespace
@@ -259,8 +297,65 @@ HttpResult SendHttpRequest(const HttpClientOptions& options,
                            std::string_view content_type, std::string_view body,
                            std::string_view bearer_token) {
   try {
-    return Send(options, method, path, content_type, body, bearer_token);
+    return SendOnce(options, method, path, content_type, body, bearer_token);
   } catch (const std::exception& e) {
+    return Failure(TransportError::kOther,
+                   std::string("HTTP client failed: ") + e.what());
+  }
+}
+
+struct HttpConnection::State {
+  ParsedUrl url;
+  // Null until the first request, and after a failure or a response that
+  // closed the connection.
+  std::unique_ptr<httplib::ClientImpl> client;
+  // Responses read on `client`'s current connection.
+  int64_t responses = 0;
+};
+
+HttpConnection::HttpConnection(HttpClientOptions options)
+    : options_(std::move(options)), state_(std::make_unique<State>()) {}
+
+HttpConnection::~HttpConnection() = default;
+
+HttpResult HttpConnection::Send(std::string_view method, std::string_view path,
+                                std::string_view content_type,
+                                std::string_view body,
+                                std::string_view bearer_token) {
+  try {
+    if (std::optional<HttpResult> bad =
+            CheckTarget(options_, path, state_->url)) {
+      return *std::move(bad);
+    }
+    for (int attempt = 0;; ++attempt) {
+      const bool reused = state_->client != nullptr && state_->responses > 0;
+      if (state_->client == nullptr) {
+        state_->client = MakeClient(options_, state_->url, /*keep_alive=*/true);
+        state_->responses = 0;
+        if (!state_->client->is_valid()) {
+          state_->client.reset();
+          return Failure(TransportError::kTls, "TLS context creation failed");
+        }
+      }
+      Exchange exchange = SendWith(*state_->client, options_, state_->url,
+                                   method, path, content_type, body,
+                                   bearer_token);
+      if (exchange.result.error == TransportError::kNone) {
+        ++state_->responses;
+        if (exchange.server_closes) state_->client.reset();
+        return std::move(exchange.result);
+      }
+      // The connection's state is unknown after a failure: never reuse it.
+      state_->client.reset();
+      // A server may close a kept connection at the moment a request goes
+      // out on it. Callers only send requests that are safe to repeat, so
+      // one more try on a new connection is allowed.
+      if (!reused || !exchange.no_response || attempt > 0) {
+        return std::move(exchange.result);
+      }
+    }
+  } catch (const std::exception& e) {
+    state_->client.reset();
     return Failure(TransportError::kOther,
                    std::string("HTTP client failed: ") + e.what());
   }

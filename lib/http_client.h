@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -39,13 +40,43 @@ struct HttpResult {
   std::string body;
 };
 
-// Sends one request. `content_type` empty means no body. `bearer_token`,
-// when not empty, becomes "Authorization: Bearer ...". Never throws.
+// Sends one request on a connection of its own, closed after the
+// response. `content_type` empty means no body. `bearer_token`, when not
+// empty, becomes "Authorization: Bearer ...". Never throws.
 HttpResult SendHttpRequest(const HttpClientOptions& options,
                            std::string_view method, std::string_view path,
                            std::string_view content_type,
                            std::string_view body,
                            std::string_view bearer_token);
+
+// A connection to one base URL that stays open between requests (HTTP/1.1
+// keep-alive), so that a caller sending many requests to one host pays the
+// TCP and TLS handshakes once instead of per request.
+//
+// A server may close an idle connection at any time. When a request on a
+// reused connection fails before any response arrives, Send() opens a new
+// connection and sends the request once more, so only send requests that
+// are safe to repeat. After any failure the connection is dropped and the
+// next request opens a new one.
+//
+// Not thread-safe: one HttpConnection per thread.
+class HttpConnection {
+ public:
+  explicit HttpConnection(HttpClientOptions options);
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  // As SendHttpRequest, on the kept connection. Never throws.
+  HttpResult Send(std::string_view method, std::string_view path,
+                  std::string_view content_type, std::string_view body,
+                  std::string_view bearer_token);
+
+ private:
+  struct State;
+  HttpClientOptions options_;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace srconnect
 

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <iomanip>
 #include <locale>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -477,12 +478,15 @@ SmartRecruitersClient::SmartRecruitersClient(
   options_.ca_file = config.ca_file;
   options_.connect_timeout_ms = config.connect_timeout_ms;
   options_.read_timeout_ms = config.read_timeout_ms;
+  token_connection_ = std::make_unique<HttpConnection>(options_);
 }
+
+SmartRecruitersClient::~SmartRecruitersClient() = default;
 
 CallResult<AccessToken> SmartRecruitersClient::RequestToken(
     std::string_view client_id, const Secret& client_secret) const {
-  const HttpResult response = SendHttpRequest(
-      options_, "POST", kTokenPath, "application/x-www-form-urlencoded",
+  const HttpResult response = token_connection_->Send(
+      "POST", kTokenPath, "application/x-www-form-urlencoded",
       BuildTokenRequestBody(client_id, client_secret), "");
   const std::string subject = "token request for client " + Quote(client_id);
   CallResult<AccessToken> result = ClassifyTokenResponse(response, subject);

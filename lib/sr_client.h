@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -113,9 +114,18 @@ std::string BuildEnableIntegrationBody(
 CallResult<CustomerCredentials> ParseEnableIntegrationResponse(
     const HttpResult& response);
 
+// Token requests share one kept-alive connection (see HttpConnection), so
+// a refresh worker that renews many companies pays the TCP and TLS
+// handshakes once. The setup call, which must not be sent twice, always
+// goes on a connection of its own.
+//
+// Not thread-safe, although its methods are const: one client per thread.
 class SmartRecruitersClient {
  public:
   explicit SmartRecruitersClient(const SmartRecruitersConfig& config);
+  ~SmartRecruitersClient();
+  SmartRecruitersClient(const SmartRecruitersClient&) = delete;
+  SmartRecruitersClient& operator=(const SmartRecruitersClient&) = delete;
 
   // POST {api_base}/identity/oauth/token with grant_type=client_credentials.
   CallResult<AccessToken> RequestToken(std::string_view client_id,
@@ -128,6 +138,9 @@ class SmartRecruitersClient {
 
  private:
   HttpClientOptions options_;
+  // A token request changes no state in SmartRecruiters beyond issuing a
+  // token, so it is safe to repeat on a new connection.
+  std::unique_ptr<HttpConnection> token_connection_;
 };
 
 }  // namespace srconnect

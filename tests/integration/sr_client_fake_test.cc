@@ -8,8 +8,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
@@ -60,6 +64,39 @@ int ClosedPort() {
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
   ::close(fd);
   return ntohs(address.sin_port);
+}
+
+// Returns the request log's lines for `endpoint`, in the order written. The fake writes
+// a line after it sent the response, so this waits at most 5 s for
+// `expected` lines to appear.
+std::vector<json> LoggedRequests(const FakeSmartRecruiters& fake,
+                                 const std::string& endpoint,
+                                 size_t expected) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (true) {
+    std::vector<json> lines;
+    std::ifstream in(fake.request_log_path());
+    std::string line;
+    while (std::getline(in, line)) {
+      json entry = json::parse(line, nullptr, false);
+      if (!entry.is_discarded() && entry.value("endpoint", "") == endpoint) {
+        lines.push_back(std::move(entry));
+      }
+    }
+    if (lines.size() >= expected ||
+        std::chrono::steady_clock::now() >= deadline) {
+      return lines;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Returns the distinct client ports of `lines`: one per TCP connection.
+std::set<int> PeerPorts(const std::vector<json>& lines) {
+  std::set<int> ports;
+  for (const json& line : lines) ports.insert(line.at("peer_port").get<int>());
+  return ports;
 }
 
 // One fake per test case, with a client pointed at it.
@@ -353,6 +390,90 @@ BOOST_AUTO_TEST_CASE(setup_dropped_connection_is_transient) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// Token requests share one kept-alive connection; the setup call never does.
+BOOST_FIXTURE_TEST_SUITE(kept_connection, FakeFixture)
+
+BOOST_AUTO_TEST_CASE(token_requests_share_one_connection) {
+  for (int i = 0; i < 6; ++i) {
+    const auto token = MasterToken();
+    BOOST_TEST_REQUIRE(token.ok(), token.error().message);
+  }
+  const std::vector<json> lines = LoggedRequests(fake, "token", 6);
+  BOOST_TEST_REQUIRE(lines.size() == 6u);
+  BOOST_TEST(PeerPorts(lines).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(setup_call_goes_on_its_own_connection) {
+  fake.GiveConsent("ACME-1");
+  const auto master = MasterToken();
+  BOOST_TEST_REQUIRE(master.ok());
+  fake.AddFault({{"endpoint", "setup"}, {"drop", true}});
+
+  const auto dropped = client.EnableIntegration(master.value().token, "ACME-1");
+  BOOST_TEST_REQUIRE(!dropped.ok());
+  BOOST_TEST(OutcomeName(dropped.outcome()) == "transient");
+  const auto again = MasterToken();
+  BOOST_TEST_REQUIRE(again.ok());
+
+  // The dropped setup call was not sent a second time, and the token
+  // requests before and after it used the same connection.
+  const std::vector<json> setup_lines = LoggedRequests(fake, "setup", 1);
+  BOOST_TEST(setup_lines.size() == 1u);
+  const std::vector<json> token_lines = LoggedRequests(fake, "token", 2);
+  BOOST_TEST_REQUIRE(token_lines.size() == 2u);
+  BOOST_TEST(PeerPorts(token_lines).size() == 1u);
+  BOOST_TEST(!PeerPorts(token_lines).count(
+      setup_lines.at(0).at("peer_port").get<int>()));
+}
+
+BOOST_AUTO_TEST_CASE(closed_kept_connection_is_retried_once) {
+  BOOST_TEST_REQUIRE(MasterToken().ok());
+  fake.AddFault({{"endpoint", "token"}, {"drop", true}, {"count", 1}});
+
+  const auto token = MasterToken();
+  BOOST_TEST_REQUIRE(token.ok(), token.error().message);
+  const std::vector<json> lines = LoggedRequests(fake, "token", 3);
+  BOOST_TEST_REQUIRE(lines.size() == 3u);
+  // The fake may log the dropped request after the retry, so the last two
+  // lines come in either order: one dropped (status 0), one answered, each
+  // on its own connection.
+  const json& dropped =
+      lines.at(1).at("status") == 0 ? lines.at(1) : lines.at(2);
+  const json& retried =
+      lines.at(1).at("status") == 0 ? lines.at(2) : lines.at(1);
+  BOOST_TEST(dropped.at("status").get<int>() == 0);
+  BOOST_TEST(retried.at("status").get<int>() == 200);
+  BOOST_TEST(dropped.at("peer_port") == lines.at(0).at("peer_port"));
+  BOOST_TEST(retried.at("peer_port") != dropped.at("peer_port"));
+}
+
+BOOST_AUTO_TEST_CASE(second_drop_is_transient_without_more_tries) {
+  BOOST_TEST_REQUIRE(MasterToken().ok());
+  fake.AddFault({{"endpoint", "token"}, {"drop", true}, {"count", 3}});
+
+  const auto token = MasterToken();
+  BOOST_TEST_REQUIRE(!token.ok());
+  BOOST_TEST(OutcomeName(token.outcome()) == "transient");
+  // The first request, the dropped one and a single retry.
+  const std::vector<json> lines = LoggedRequests(fake, "token", 4);
+  BOOST_TEST(lines.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(first_request_is_not_retried) {
+  fake.AddFault({{"endpoint", "token"}, {"drop", true}, {"count", 1}});
+
+  const auto token = MasterToken();
+  BOOST_TEST_REQUIRE(!token.ok());
+  BOOST_TEST(OutcomeName(token.outcome()) == "transient");
+  const auto next = MasterToken();
+  BOOST_TEST(next.ok());
+  const std::vector<json> lines = LoggedRequests(fake, "token", 2);
+  BOOST_TEST_REQUIRE(lines.size() == 2u);
+  BOOST_TEST(PeerPorts(lines).size() == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(transport)
 
 BOOST_AUTO_TEST_CASE(closed_port_is_transient) {
@@ -406,6 +527,21 @@ BOOST_AUTO_TEST_CASE(succeeds_with_configured_ca) {
   const auto customer =
       client.RequestToken(setup.value().client_id, setup.value().client_secret);
   BOOST_TEST(customer.ok());
+}
+
+BOOST_AUTO_TEST_CASE(token_requests_share_one_tls_connection) {
+  SmartRecruitersConfig config = ClientConfig(fake.base_url());
+  config.ca_file = certificates.ca_cert;
+  const SmartRecruitersClient client(config);
+  for (int i = 0; i < 4; ++i) {
+    const auto token =
+        client.RequestToken(FakeSmartRecruiters::kMasterClientId,
+                            Secret(FakeSmartRecruiters::kMasterClientSecret));
+    BOOST_TEST_REQUIRE(token.ok(), token.error().message);
+  }
+  const std::vector<json> lines = LoggedRequests(fake, "token", 4);
+  BOOST_TEST_REQUIRE(lines.size() == 4u);
+  BOOST_TEST(PeerPorts(lines).size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(system_store_is_tls_error) {

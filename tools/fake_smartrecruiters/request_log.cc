@@ -44,6 +44,7 @@ void RequestLog::Write(const httplib::Request& request,
       {"status", context.dropped ? 0 : response.status},
       {"endpoint", context.endpoint},
       {"duration_ms", duration_ms},
+      {"peer_port", request.remote_port},
   };
   if (!context.client_id.empty()) line["client_id"] = context.client_id;
   if (!context.company_id.empty()) line["company_id"] = context.company_id;
