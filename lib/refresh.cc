@@ -79,10 +79,9 @@ std::string FailureReason(const CallError& error) {
     const std::string detail = error.oauth_error.empty()
                                    ? DescribeHttpStatus(error)
                                    : error.oauth_error;
-    return "SmartRecruiters rejected the credentials (" + detail +
-           "): reintegrate from Company Settings";
+    return "SmartRecruiters rejected the credentials (" + detail + ")";
   }
-  return error.message + "; retrying with backoff";
+  return error.message;
 }
 
 std::string ConnectionLabel(const RenewResult& result, int64_t id) {

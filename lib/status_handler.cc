@@ -92,11 +92,12 @@ void DescribeState(const App& app, const std::optional<Connection>& connection,
       page.tone = "error";
       page.headline = "Reintegrate SmartRecruiters";
       page.paragraphs = {
-          "SmartRecruiters no longer accepts this connection's credentials: " +
-              connection->reason + ".",
+          "SmartRecruiters no longer accepts this connection's credentials, "
+          "so " + product + " cannot renew its access.",
           "Reintegrate SmartRecruiters from Company Settings using the same "
           "steps as the first connection. You need Admin (or Super Admin) "
-          "access in SmartRecruiters."};
+          "access in SmartRecruiters.",
+          "Details: " + connection->reason + "."};
       return;
     case ConnectionState::kDisconnected:
       page.tone = "error";

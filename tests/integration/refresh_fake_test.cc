@@ -17,9 +17,11 @@
 #include "fastcgi.h"
 #include "refresh.h"
 #include "sr_client.h"
+#include "status_handler.h"
 #include "store.h"
 #include "support/refresh_env.h"
 #include "token_handout.h"
+#include "web_auth.h"
 
 namespace srconnect {
 namespace {
@@ -41,6 +43,39 @@ bool WaitFor(std::chrono::milliseconds timeout, Predicate done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return done();
+}
+
+// Returns how often `needle` occurs in `text`.
+size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + needle.size())) {
+    ++count;
+  }
+  return count;
+}
+
+// Renders the status page of `account_id` in process, as srconnect-status
+// would for a signed link, with `accept` as the Accept header.
+HttpResponse StatusPage(const App& app, Store& store,
+                        const std::string& account_id,
+                        const std::string& accept) {
+  const int64_t now = NowUnix();
+  const std::string link =
+      BuildAccountLink("", "/smartrecruiters/status", app.link_secret,
+                       account_id, now + 300);
+  const size_t question = link.find('?');
+  BOOST_TEST_REQUIRE(question != std::string::npos);
+  Result<HttpRequest> request = ParseRequest(
+      {{"REQUEST_METHOD", "GET"},
+       {"DOCUMENT_URI", link.substr(0, question)},
+       {"QUERY_STRING", link.substr(question + 1)},
+       {"REMOTE_ADDR", "127.0.0.1"},
+       {"REQUEST_SCHEME", "http"},
+       {"HTTP_ACCEPT", accept}},
+      "", RequestLimits{});
+  BOOST_TEST_REQUIRE(request.ok(), request.error());
+  return HandleStatus(app, store, *request, now);
 }
 
 BOOST_AUTO_TEST_SUITE(refresh_process)
@@ -272,8 +307,22 @@ BOOST_AUTO_TEST_CASE(invalid_client_needs_reintegration) {
   const Connection row = env.Row(company_id);
   BOOST_TEST(StateName(row.state) == "needs_reintegration");
   BOOST_TEST(row.reason.find("invalid_client") != std::string::npos);
-  BOOST_TEST(row.reason.find("reintegrate") != std::string::npos);
   BOOST_TEST(row.next_attempt_at == 0);
+
+  // The status page says to reintegrate, once, and shows the reason.
+  const HttpResponse page =
+      StatusPage(env.app(), env.store(), "account-dead", "text/html");
+  BOOST_TEST(page.status == 200);
+  BOOST_TEST(page.body.find(">Reintegrate SmartRecruiters</h1>") !=
+             std::string::npos);
+  BOOST_TEST(CountOf(page.body, "Company Settings") == 1u);
+  BOOST_TEST(page.body.find("invalid_client") != std::string::npos);
+  BOOST_TEST(page.body.find("not-the-secret") == std::string::npos);
+  const HttpResponse json =
+      StatusPage(env.app(), env.store(), "account-dead", "application/json");
+  const nlohmann::json status = nlohmann::json::parse(json.body);
+  BOOST_TEST(status.at("state") == "needs_reintegration");
+  BOOST_TEST(status.at("action") == "reintegrate");
 
   // A connection that must reintegrate is not retried.
   const RunOutput again = env.Run({"--due"}, kRunTimeout);
