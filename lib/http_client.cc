@@ -175,6 +175,10 @@ std::unique_ptr<httplib::ClientImpl> MakeClient(
   // the read timeout bounds sending them too.
   client->set_write_timeout(std::chrono::milliseconds(options.read_timeout_ms));
   client->set_keep_alive(keep_alive);
+  // cpp-httplib writes a request's headers and body separately. On a kept
+  // connection Nagle's algorithm holds the body until the server's delayed
+  // ACK of the headers, which adds up to 40 ms on Linux to each request.
+  client->set_tcp_nodelay(true);
   client->set_follow_location(false);
   return client;
 }
