@@ -12,9 +12,11 @@
 //
 // Usage: refresh_bench [--companies N,N...] [--concurrency C,C...]
 //                      [--latency-ms MS] [--run-timeout-s S]
-//                      [--max-ideal-s S]
+//                      [--max-ideal-s S] [--tls]
 //
 // Runs whose ideal time exceeds --max-ideal-s are listed as not run.
+// --tls serves the fake over HTTPS with a CA made for the run, so each
+// new connection pays a TLS handshake as it would against SmartRecruiters.
 
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -47,6 +49,7 @@ struct BenchOptions {
   int64_t latency_ms = 50;
   int64_t run_timeout_s = 900;
   int64_t max_ideal_s = 400;
+  bool tls = false;
 };
 
 // Parses "1,8,32"; throws std::invalid_argument on a bad list.
@@ -67,6 +70,10 @@ BenchOptions ParseOptions(int argc, char** argv) {
   BenchOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--tls") {
+      options.tls = true;
+      continue;
+    }
     if (i + 1 >= argc) throw std::invalid_argument("missing value for " + arg);
     const std::string value = argv[++i];
     if (arg == "--companies") {
@@ -105,6 +112,7 @@ void BenchCompanyCount(const BenchOptions& options, int64_t companies) {
   RefreshSettings settings;
   settings.budget_s = 86400;
   settings.lease_s = 30;
+  settings.tls = options.tls;
   RefreshEnv env(settings, {"--token-lifetime-s", "60"});
   env.fake().AddFault(
       {{"endpoint", "token"}, {"latency_ms", options.latency_ms}});
@@ -173,8 +181,9 @@ void BenchCompanyCount(const BenchOptions& options, int64_t companies) {
 int main(int argc, char** argv) {
   try {
     const BenchOptions options = ParseOptions(argc, argv);
-    std::printf("latency %lld ms per token request\n\n",
-                static_cast<long long>(options.latency_ms));
+    std::printf("latency %lld ms per token request, over %s\n\n",
+                static_cast<long long>(options.latency_ms),
+                options.tls ? "HTTPS" : "plain HTTP");
     std::printf(
         "| N | concurrency | ideal s | wall s | wall / ideal | "
         "renewed | token requests | CPU ms per renewal | "

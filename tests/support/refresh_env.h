@@ -25,6 +25,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -40,6 +41,7 @@
 #include "store.h"
 #include "support/fake_smartrecruiters.h"
 #include "support/temp_dir.h"
+#include "support/tls.h"
 
 extern char** environ;
 
@@ -164,6 +166,9 @@ struct RefreshSettings {
   int64_t lease_s = 10;
   int64_t backoff_initial_s = 30;
   int64_t backoff_max_s = 3600;
+  // Serves the fake over HTTPS with a CA made for the environment, and
+  // points smartrecruiters.ca_file at that CA. Read at construction only.
+  bool tls = false;
 };
 
 struct SeededCompany {
@@ -200,7 +205,11 @@ class RefreshEnv {
  public:
   explicit RefreshEnv(RefreshSettings settings = {},
                       std::vector<std::string> fake_args = {})
-      : settings_(settings), fake_(FakeOptions(std::move(fake_args))) {
+      : settings_(settings),
+        certificates_(settings.tls ? std::optional<TestCertificates>(
+                                         MakeTestCertificates(dir_.path()))
+                                   : std::nullopt),
+        fake_(FakeOptions(std::move(fake_args), certificates_)) {
     config_path_ = dir_.File("srconnect.yaml");
     database_path_ = dir_.File("srconnect.db");
     WriteSecretFiles();
@@ -322,6 +331,8 @@ class RefreshEnv {
            << "  web_base: " << fake_.base_url() << "\n"
            << "  connect_timeout_ms: " << s.connect_timeout_ms << "\n"
            << "  read_timeout_ms: " << s.read_timeout_ms << "\n"
+           << (certificates_ ? "  ca_file: " + certificates_->ca_cert + "\n"
+                             : std::string())
            << "  master_client_id: " << FakeSmartRecruiters::kMasterClientId
            << "\n"
            << "  master_client_secret: {file: " << dir_.File("master-secret")
@@ -361,11 +372,17 @@ class RefreshEnv {
   }
 
   static FakeSmartRecruiters::Options FakeOptions(
-      std::vector<std::string> extra_args) {
+      std::vector<std::string> extra_args,
+      const std::optional<TestCertificates>& certificates) {
     FakeSmartRecruiters::Options options;
     options.config_yaml = FakeSmartRecruiters::DefaultConfigYaml(
         "http://127.0.0.1:9/smartrecruiters/consent");
     options.extra_args = std::move(extra_args);
+    if (certificates) {
+      options.tls_cert_file = certificates->server_cert;
+      options.tls_key_file = certificates->server_key;
+      options.tls_ca_file = certificates->ca_cert;
+    }
     return options;
   }
 
@@ -380,6 +397,7 @@ class RefreshEnv {
 
   RefreshSettings settings_;
   TempDir dir_;
+  std::optional<TestCertificates> certificates_;
   FakeSmartRecruiters fake_;
   std::string config_path_;
   std::string database_path_;
