@@ -2,13 +2,16 @@
 
 #include <arpa/inet.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -16,7 +19,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include "log.h"
 
@@ -41,8 +48,14 @@ constexpr size_t kStreamChunkBytes = 64 * 1024;
 // only counted.
 constexpr int kMaxRejectionLinesPerMinute = 20;
 
-// Set by the SIGTERM handler and read by the accept loop.
-volatile sig_atomic_t stop_requested = 0;
+// Set by the SIGTERM handler and read by the responder threads. Both
+// atomics are lock-free, which makes them safe to use in a signal handler.
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+// Write end of the pipe that wakes the thread running RunFastCgi, or -1.
+std::atomic<int> wake_fd{-1};
+static_assert(std::atomic<int>::is_always_lock_free);
 
 bool IsControl(char c) {
   const auto byte = static_cast<unsigned char>(c);
@@ -285,10 +298,11 @@ HttpResponse ErrorPage(int status, std::string_view message) {
 
 // Limits the log lines about rejected requests, so that a client sending
 // junk cannot flood the journal. The count of lines left out is logged
-// with the first line of a later minute.
+// with the first line of a later minute. Thread-safe.
 class RejectionLog {
  public:
   void Write(std::string_view line) {
+    std::lock_guard<std::mutex> lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
     if (now - window_start_ >= std::chrono::minutes(1)) {
       if (suppressed_ > 0) {
@@ -308,14 +322,30 @@ class RejectionLog {
   }
 
  private:
+  std::mutex mutex_;
   std::chrono::steady_clock::time_point window_start_;
   int written_ = 0;
   int suppressed_ = 0;
 };
 
+// Writes one byte to the wake pipe. Async-signal-safe. A write that fails
+// because the pipe is full is ignored, because the bytes already in it
+// wake the reader.
+void WakeSupervisor() {
+  const int fd = wake_fd.load();
+  if (fd < 0) return;
+  const char byte = 1;
+  if (::write(fd, &byte, 1) < 0) return;
+}
+
+// Runs for a SIGTERM sent to the process and for the ones that RunFastCgi
+// sends to each responder thread while it stops them.
 void HandleStopSignal(int /*signal*/) {
-  stop_requested = 1;
+  const int saved_errno = errno;
+  stop_requested.store(true);
   FCGX_ShutdownPending();
+  WakeSupervisor();
+  errno = saved_errno;
 }
 
 Status InstallStopHandler() {
@@ -799,7 +829,195 @@ void AdoptSocketActivationListener() {
   ::unsetenv("LISTEN_FDNAMES");
 }
 
+namespace {
+
+// Interval at which RunFastCgi sends SIGTERM again to responder threads
+// that have not stopped yet.
+constexpr int kStopSignalIntervalMs = 100;
+
+// One responder thread: its handler, its FastCGI request and its result.
+struct Responder {
+  int index = 0;
+  RequestHandler handler;
+  FCGX_Request request = {};
+  std::thread thread;
+  int exit_code = 0;  // written by the thread before it sets `finished`
+  std::atomic<bool> finished{false};
+};
+
+using Responders = std::vector<std::unique_ptr<Responder>>;
+
+// The pipe that the SIGTERM handler and finishing responder threads write
+// to, so that the thread running RunFastCgi can sleep in poll(2).
+class WakePipe {
+ public:
+  WakePipe() = default;
+  ~WakePipe() {
+    wake_fd.store(-1);
+    if (read_fd_ >= 0) ::close(read_fd_);
+    if (write_fd_ >= 0) ::close(write_fd_);
+  }
+  WakePipe(const WakePipe&) = delete;
+  WakePipe& operator=(const WakePipe&) = delete;
+
+  Status Open() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+      return Status::Error(std::string("pipe2 failed: ") +
+                           std::strerror(errno));
+    }
+    read_fd_ = fds[0];
+    write_fd_ = fds[1];
+    wake_fd.store(write_fd_);
+    return Status::Ok();
+  }
+
+  // Waits at most `timeout_ms` (-1 for no limit) for a byte, then empties
+  // the pipe.
+  void Wait(int timeout_ms) {
+    pollfd entry = {read_fd_, POLLIN, 0};
+    if (::poll(&entry, 1, timeout_ms) <= 0) return;
+    char buffer[64];
+    while (::read(read_fd_, buffer, sizeof(buffer)) > 0) {
+    }
+  }
+
+ private:
+  int read_fd_ = -1;
+  int write_fd_ = -1;
+};
+
+// Calls `make_handler` for each thread. Returns the responders, not yet
+// started, or what failed.
+Result<Responders> MakeResponders(int thread_count,
+                                  const RequestHandlerFactory& make_handler) {
+  Responders responders;
+  for (int index = 0; index < thread_count; ++index) {
+    auto responder = std::make_unique<Responder>();
+    responder->index = index;
+    const std::string failed = "creating the handler of responder thread " +
+                               std::to_string(index) + " failed: ";
+    try {
+      Result<RequestHandler> handler = make_handler(index);
+      if (!handler.ok()) return Status::Error(failed + handler.error());
+      responder->handler = std::move(*handler);
+    } catch (const std::exception& error) {
+      return Status::Error(failed + error.what());
+    }
+    if (FCGX_InitRequest(&responder->request, STDIN_FILENO, 0) != 0) {
+      return Status::Error("FCGX_InitRequest failed on fd 0");
+    }
+    responders.push_back(std::move(responder));
+  }
+  return responders;
+}
+
+// Accepts and serves requests until SIGTERM or an accept error. Runs on the
+// responder's own thread, which starts with SIGTERM blocked.
+void RunResponder(Responder& responder, const RequestLimits& limits,
+                  RejectionLog& rejection_log) {
+  SetStopSignalBlocked(false);
+  while (!stop_requested.load()) {
+    const int accepted = FCGX_Accept_r(&responder.request);
+    if (accepted < 0) {
+      if (stop_requested.load()) break;
+      // FCGX_Accept_r returns -errno, or -9999 when errno was not set.
+      LogError("FCGX_Accept_r failed in responder thread " +
+               std::to_string(responder.index) + ": " +
+               (accepted == -9999 ? std::string("unknown error")
+                                  : LibFcgiErrorText(-accepted)));
+      responder.exit_code = 1;
+      break;
+    }
+    SetStopSignalBlocked(true);
+    ServeRequest(responder.request, limits, responder.handler, rejection_log);
+    FCGX_Finish_r(&responder.request);
+    SetStopSignalBlocked(false);
+  }
+
+  SetStopSignalBlocked(true);
+  FCGX_Free(&responder.request, 1);
+  responder.finished.store(true);
+  WakeSupervisor();
+}
+
+// Starts one thread per responder. On failure, returns the error and
+// leaves the threads that did start in `responders`.
+Status StartResponders(Responders& responders, const RequestLimits& limits,
+                       RejectionLog& rejection_log) {
+  for (size_t i = 0; i < responders.size(); ++i) {
+    Responder& responder = *responders[i];
+    try {
+      responder.thread =
+          std::thread(RunResponder, std::ref(responder), std::cref(limits),
+                      std::ref(rejection_log));
+    } catch (const std::system_error& error) {
+      responders.resize(i);
+      return Status::Error("starting responder thread " + std::to_string(i) +
+                           " failed: " + error.what());
+    }
+  }
+  return Status::Ok();
+}
+
+// Stops every responder thread and joins it. A thread blocked in accept(2)
+// stops when a SIGTERM sent to it interrupts the call. The signal is sent
+// again every kStopSignalIntervalMs, because one that arrives after
+// libfcgi checked for a pending shutdown but before accept(2) blocks is
+// lost. A thread serving a request has SIGTERM blocked and stops after
+// that request.
+void StopResponders(Responders& responders, WakePipe& wake_pipe) {
+  stop_requested.store(true);
+  FCGX_ShutdownPending();
+  while (true) {
+    bool all_finished = true;
+    for (const std::unique_ptr<Responder>& responder : responders) {
+      if (responder->finished.load()) continue;
+      all_finished = false;
+      ::pthread_kill(responder->thread.native_handle(), SIGTERM);
+    }
+    if (all_finished) break;
+    wake_pipe.Wait(kStopSignalIntervalMs);
+  }
+  for (const std::unique_ptr<Responder>& responder : responders) {
+    responder->thread.join();
+  }
+}
+
+// Sleeps until SIGTERM or until a responder thread ends by itself after an
+// accept error, then stops every thread. Returns the process exit code.
+int SuperviseResponders(Responders& responders, WakePipe& wake_pipe) {
+  auto any_finished = [&responders] {
+    return std::any_of(responders.begin(), responders.end(),
+                       [](const std::unique_ptr<Responder>& responder) {
+                         return responder->finished.load();
+                       });
+  };
+  while (!stop_requested.load() && !any_finished()) wake_pipe.Wait(-1);
+  StopResponders(responders, wake_pipe);
+
+  const bool failed =
+      std::any_of(responders.begin(), responders.end(),
+                  [](const std::unique_ptr<Responder>& responder) {
+                    return responder->exit_code != 0;
+                  });
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
 int RunFastCgi(const RequestLimits& limits, const RequestHandler& handler) {
+  return RunFastCgi(
+      limits, 1, [&handler](int) -> Result<RequestHandler> { return handler; });
+}
+
+int RunFastCgi(const RequestLimits& limits, int thread_count,
+               const RequestHandlerFactory& make_handler) {
+  if (thread_count < 1 || thread_count > kMaxFastCgiThreads) {
+    LogError("invalid FastCGI thread count " + std::to_string(thread_count) +
+             "; expected 1 to " + std::to_string(kMaxFastCgiThreads));
+    return 1;
+  }
   AdoptSocketActivationListener();
   if (!IsListeningSocket(STDIN_FILENO)) {
     LogError(
@@ -811,40 +1029,37 @@ int RunFastCgi(const RequestLimits& limits, const RequestHandler& handler) {
     LogError("FCGX_Init failed");
     return 1;
   }
+  Result<Responders> responders = MakeResponders(thread_count, make_handler);
+  if (!responders.ok()) {
+    LogError(responders.error());
+    return 1;
+  }
+  WakePipe wake_pipe;
+  if (Status opened = wake_pipe.Open(); !opened.ok()) {
+    LogError(opened.message());
+    return 1;
+  }
   if (Status installed = InstallStopHandler(); !installed.ok()) {
     LogError(installed.message());
     return 1;
   }
-  FCGX_Request fcgi_request;
-  if (FCGX_InitRequest(&fcgi_request, STDIN_FILENO, 0) != 0) {
-    LogError("FCGX_InitRequest failed on fd 0");
+
+  // The threads inherit this blocked SIGTERM and unblock it while they
+  // wait in accept(2), so the process's SIGTERM interrupts one of them,
+  // never this thread.
+  SetStopSignalBlocked(true);
+  RejectionLog rejection_log;
+  if (Status started = StartResponders(*responders, limits, rejection_log);
+      !started.ok()) {
+    LogError(started.message());
+    StopResponders(*responders, wake_pipe);
     return 1;
   }
-  LogInfo("accepting FastCGI requests on fd 0");
+  LogInfo("accepting FastCGI requests on fd 0 with " +
+          std::to_string(thread_count) +
+          (thread_count == 1 ? " thread" : " threads"));
 
-  // NOTE: a SIGTERM that arrives after libfcgi last checked for a pending
-  // shutdown but before accept(2) blocks is seen only after the next
-  // request, so the service manager's stop timeout still applies.
-  RejectionLog rejection_log;
-  int exit_code = 0;
-  while (stop_requested == 0) {
-    const int accepted = FCGX_Accept_r(&fcgi_request);
-    if (accepted < 0) {
-      if (stop_requested != 0) break;
-      // FCGX_Accept_r returns -errno, or -9999 when errno was not set.
-      LogError("FCGX_Accept_r failed: " + (accepted == -9999
-                                               ? std::string("unknown error")
-                                               : LibFcgiErrorText(-accepted)));
-      exit_code = 1;
-      break;
-    }
-    SetStopSignalBlocked(true);
-    ServeRequest(fcgi_request, limits, handler, rejection_log);
-    FCGX_Finish_r(&fcgi_request);
-    SetStopSignalBlocked(false);
-  }
-
-  FCGX_Free(&fcgi_request, 1);
+  const int exit_code = SuperviseResponders(*responders, wake_pipe);
   if (exit_code == 0) LogInfo("stopped on SIGTERM");
   return exit_code;
 }

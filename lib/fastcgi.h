@@ -138,12 +138,40 @@ std::string HtmlEscape(std::string_view text);
 
 using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
 
-// Accepts requests on fd 0 until the process is asked to stop (SIGTERM) or
-// accept fails. Each request is parsed with `limits`; a parse error is
-// answered with 400 and a page that names the bad value, and an exception
-// escaping `handler` with 500, logged with the request path. Returns the
-// process exit code.
+// Creates the handler of responder thread `thread_index`, counted from 0.
+using RequestHandlerFactory =
+    std::function<Result<RequestHandler>(int thread_index)>;
+
+// Upper bound of RunFastCgi's thread_count.
+inline constexpr int kMaxFastCgiThreads = 256;
+
+// Accepts requests on fd 0 with one responder thread, one request at a
+// time, until the process is asked to stop (SIGTERM) or accept fails. The
+// same as RunFastCgi(limits, 1, ...) with `handler` as the only handler.
 int RunFastCgi(const RequestLimits& limits, const RequestHandler& handler);
+
+// Accepts requests on fd 0 with `thread_count` responder threads (1 to
+// kMaxFastCgiThreads), each with its own FCGX_Request, so that a slow
+// request holds only its own thread. A listener passed by socket
+// activation as fd 3 is moved to fd 0 first.
+//
+// `make_handler` is called thread_count times on the calling thread before
+// the first request is accepted; an error or exception from it stops the
+// start. Each handler is then called only from its own thread, one request
+// at a time, so it may own objects that are not thread-safe, such as a
+// Store or a SmartRecruitersClient.
+//
+// Each request is parsed with `limits`. A parse error gets a 400 response
+// (413 for a body over the limit) with a page that names the bad value. An
+// exception escaping a handler gets a 500 response for that request only
+// and is logged with the request path.
+//
+// On SIGTERM every thread finishes the request it is serving and stops.
+// Returns the process exit code: 0 after SIGTERM, 1 when fd 0 is not a
+// listening socket, the start fails, or accept fails in any thread (the
+// other threads are then stopped as on SIGTERM).
+int RunFastCgi(const RequestLimits& limits, int thread_count,
+               const RequestHandlerFactory& make_handler);
 
 }  // namespace srconnect
 

@@ -2,7 +2,9 @@
 // socket passed as fd 0, a non-daemon nginx on a free 127.0.0.1 port
 // forwards to it with the stock fastcgi_params, and an HTTP client talks
 // to nginx. Every process is started in a temporary directory and killed
-// when the test case ends, also on failure.
+// when the test case ends, also on failure. The responder-thread cases
+// hold a request open with fastcgi_echo's /slow and check the order of
+// events, never how long something took.
 //
 // REQUIRES: nginx at /usr/sbin/nginx with /etc/nginx/fastcgi_params, and
 // the fastcgi_echo target built (FASTCGI_ECHO_PATH).
@@ -35,12 +37,21 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
+#include "support/pending_get.h"
+
 namespace {
 
 using nlohmann::json;
+using srconnect::testing::PendingGet;
 
 // Maximum time for every wait: process start, exit and each HTTP exchange.
 constexpr auto kTimeout = std::chrono::seconds(10);
+// Read timeout of a request that waits behind /slow, which fastcgi_echo
+// holds for at most 30 s.
+constexpr auto kSlowTimeout = std::chrono::seconds(60);
+// How long a request queued behind /slow on a single thread is given to
+// reach the responder before /slow is released.
+constexpr auto kQueuedWait = std::chrono::seconds(2);
 constexpr char kNginxPath[] = "/usr/sbin/nginx";
 constexpr char kFastCgiParamsPath[] = "/etc/nginx/fastcgi_params";
 
@@ -152,15 +163,24 @@ class ChildProcess {
     return !status_.has_value();
   }
 
-  // Sends `signal` and waits up to kTimeout for the exit. Returns the
-  // wait status, or nullopt when the process is still running.
-  std::optional<int> SignalAndWait(int signal) {
+  void Signal(int signal) {
     if (Running()) ::kill(pid_, signal);
+  }
+
+  // Waits up to kTimeout for the exit. Returns the wait status, or nullopt
+  // when the process is still running.
+  std::optional<int> WaitForExit() {
     const auto deadline = std::chrono::steady_clock::now() + kTimeout;
     while (Running() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return status_;
+  }
+
+  // Sends `signal` and waits up to kTimeout for the exit, as WaitForExit.
+  std::optional<int> SignalAndWait(int signal) {
+    Signal(signal);
+    return WaitForExit();
   }
 
  private:
@@ -275,10 +295,12 @@ std::string NginxConfig(const TempDir& dir, int port,
 // fastcgi_echo behind nginx, for one test case.
 class EchoStack {
  public:
-  EchoStack()
+  // `threads` is fastcgi_echo's --threads; 0 runs the single-handler
+  // RunFastCgi.
+  explicit EchoStack(int threads = 0)
       : listener_(ListenOnUnixSocket(dir_.File("echo.sock"))),
         dev_null_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
-        echo_({FASTCGI_ECHO_PATH}, listener_.get(), dir_.File("echo.log")),
+        echo_(EchoCommand(threads), listener_.get(), dir_.File("echo.log")),
         port_(FreeLoopbackPort()),
         nginx_(StartNginx()),
         client_("127.0.0.1", port_) {
@@ -292,8 +314,22 @@ class EchoStack {
 
   httplib::Client& client() { return client_; }
   ChildProcess& echo() { return echo_; }
+  int port() const { return port_; }
   std::string EchoLog() const { return ReadFile(dir_.File("echo.log")); }
   std::string ErrorLog() const { return ReadFile(dir_.File("error.log")); }
+
+  // Lets every /slow request that is waiting, or comes later, finish.
+  void ReleaseSlowRequests() const { WriteFile(ReleaseFile(), ""); }
+
+  // Waits up to kTimeout for `text` to appear in fastcgi_echo's log.
+  bool WaitForEchoLog(std::string_view text) const {
+    const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+    while (!Contains(EchoLog(), text)) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
 
   // Checks that nothing reached nginx through the FastCGI error stream
   // and that nginx logged no error.
@@ -306,6 +342,18 @@ class EchoStack {
   }
 
  private:
+  std::string ReleaseFile() const { return dir_.File("release"); }
+
+  std::vector<std::string> EchoCommand(int threads) const {
+    std::vector<std::string> command = {FASTCGI_ECHO_PATH, "--release-file",
+                                        ReleaseFile()};
+    if (threads != 0) {
+      command.push_back("--threads");
+      command.push_back(std::to_string(threads));
+    }
+    return command;
+  }
+
   ChildProcess StartNginx() {
     if (::access(kNginxPath, X_OK) != 0) {
       throw std::runtime_error(std::string(kNginxPath) + " is not installed");
@@ -345,6 +393,60 @@ std::string HeaderOf(const httplib::Result& result, const std::string& name) {
 json Pair(const std::string& name, const std::string& value) {
   return json::array({name, value});
 }
+
+// Returns the status of `result`, 0 when no response arrived.
+int StatusOf(const httplib::Result& result) {
+  return result ? result->status : 0;
+}
+
+// Returns the body of `result`, or the client's error when no response
+// arrived.
+std::string BodyOf(const httplib::Result& result) {
+  return result ? result->body
+                : "no response: " + httplib::to_string(result.error());
+}
+
+// Returns where `text` starts in `log`. Fails the test case when it is not
+// there.
+size_t PositionIn(const std::string& log, std::string_view text) {
+  const size_t position = log.find(text);
+  BOOST_TEST_REQUIRE(position != std::string::npos,
+                     "\"" << text << "\" not in the log: " << log);
+  return position;
+}
+
+// Checks that fastcgi_echo, with wait status `status`, exited with code 0
+// and logged that SIGTERM stopped it.
+void CheckStoppedOnSigterm(const EchoStack& stack,
+                           const std::optional<int>& status) {
+  BOOST_TEST_REQUIRE(status.has_value(), "fastcgi_echo ignored SIGTERM");
+  BOOST_TEST(WIFEXITED(*status));
+  BOOST_TEST(WEXITSTATUS(*status) == 0);
+  BOOST_TEST(Contains(stack.EchoLog(), "<6>stopped on SIGTERM"),
+             stack.EchoLog());
+}
+
+// fastcgi_echo with `threads` responder threads behind nginx, and a /slow
+// request that one of them is serving. The destructor releases that
+// request, so that a failed test case does not wait out fastcgi_echo's
+// 30 s.
+struct StackWithSlowRequest {
+  explicit StackWithSlowRequest(int threads)
+      : stack(threads),
+        slow("http://127.0.0.1:" + std::to_string(stack.port()), "/slow",
+             kSlowTimeout) {
+    const bool started = stack.WaitForEchoLog("serves \"/slow\"");
+    if (!started) stack.ReleaseSlowRequests();
+    BOOST_TEST_REQUIRE(started, stack.EchoLog());
+  }
+  ~StackWithSlowRequest() { stack.ReleaseSlowRequests(); }
+
+  StackWithSlowRequest(const StackWithSlowRequest&) = delete;
+  StackWithSlowRequest& operator=(const StackWithSlowRequest&) = delete;
+
+  EchoStack stack;
+  PendingGet slow;
+};
 
 BOOST_AUTO_TEST_SUITE(fastcgi_loop)
 
@@ -470,6 +572,102 @@ BOOST_FIXTURE_TEST_CASE(sigterm_exits_with_code_0, EchoStack) {
   BOOST_TEST(WIFEXITED(*status));
   BOOST_TEST(WEXITSTATUS(*status) == 0);
   BOOST_TEST(Contains(EchoLog(), "<6>stopped on SIGTERM"), EchoLog());
+}
+
+BOOST_AUTO_TEST_CASE(slow_request_leaves_other_thread_free) {
+  StackWithSlowRequest held(2);
+  EchoStack& stack = held.stack;
+
+  httplib::Result fast = stack.client().Get("/echo?fast");
+  BOOST_TEST(StatusOf(fast) == 200, BodyOf(fast));
+  BOOST_TEST(!held.slow.done(), "the slow request ended before its release");
+
+  stack.ReleaseSlowRequests();
+  const httplib::Result& slow = held.slow.Wait();
+  BOOST_TEST(StatusOf(slow) == 200, BodyOf(slow));
+  const std::string log = stack.EchoLog();
+  BOOST_TEST(PositionIn(log, "serves \"/echo\"") <
+                 PositionIn(log, "finished \"/slow\""),
+             log);
+  const json slow_echo = json::parse(BodyOf(slow), nullptr, false);
+  const json fast_echo = json::parse(BodyOf(fast), nullptr, false);
+  BOOST_TEST_REQUIRE(slow_echo.is_object(), BodyOf(slow));
+  BOOST_TEST_REQUIRE(fast_echo.is_object(), BodyOf(fast));
+  BOOST_TEST(slow_echo["thread"] != fast_echo["thread"]);
+  stack.CheckErrorLogClean();
+}
+
+BOOST_AUTO_TEST_CASE(slow_request_holds_single_thread) {
+  StackWithSlowRequest held(1);
+  EchoStack& stack = held.stack;
+
+  PendingGet fast("http://127.0.0.1:" + std::to_string(stack.port()),
+                  "/echo?fast", kSlowTimeout);
+  std::this_thread::sleep_for(kQueuedWait);
+  BOOST_TEST(!fast.done(), "the fast request passed the slow one");
+  BOOST_TEST(!Contains(stack.EchoLog(), "serves \"/echo\""), stack.EchoLog());
+
+  stack.ReleaseSlowRequests();
+  BOOST_TEST(StatusOf(held.slow.Wait()) == 200, BodyOf(held.slow.Wait()));
+  BOOST_TEST(StatusOf(fast.Wait()) == 200, BodyOf(fast.Wait()));
+  const std::string log = stack.EchoLog();
+  BOOST_TEST(PositionIn(log, "finished \"/slow\"") <
+                 PositionIn(log, "serves \"/echo\""),
+             log);
+  stack.CheckErrorLogClean();
+}
+
+BOOST_AUTO_TEST_CASE(throwing_handler_fails_only_its_request) {
+  StackWithSlowRequest held(2);
+  EchoStack& stack = held.stack;
+
+  httplib::Result thrown = stack.client().Get("/throw");
+  BOOST_TEST(StatusOf(thrown) == 500, BodyOf(thrown));
+  httplib::Result next = stack.client().Get("/echo?after=throw");
+  BOOST_TEST(StatusOf(next) == 200, BodyOf(next));
+  BOOST_TEST(!held.slow.done(), "the slow request ended before its release");
+
+  stack.ReleaseSlowRequests();
+  BOOST_TEST(StatusOf(held.slow.Wait()) == 200, BodyOf(held.slow.Wait()));
+  BOOST_TEST(stack.echo().Running());
+  stack.CheckErrorLogClean();
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_lets_request_in_flight_finish) {
+  StackWithSlowRequest held(2);
+  EchoStack& stack = held.stack;
+
+  stack.echo().Signal(SIGTERM);
+  stack.ReleaseSlowRequests();
+  BOOST_TEST(StatusOf(held.slow.Wait()) == 200, BodyOf(held.slow.Wait()));
+
+  CheckStoppedOnSigterm(stack, stack.echo().WaitForExit());
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_stops_every_idle_thread) {
+  EchoStack stack(4);
+  httplib::Result result = stack.client().Get("/echo");
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "GET failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 200);
+  BOOST_TEST(Contains(stack.EchoLog(), "with 4 threads"), stack.EchoLog());
+
+  CheckStoppedOnSigterm(stack, stack.echo().SignalAndWait(SIGTERM));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_thread_count_exits_with_code_1) {
+  for (const int threads : {-1, 257}) {
+    BOOST_TEST_CONTEXT("threads " << threads) {
+      EchoStack stack(threads);
+      const std::optional<int> status = stack.echo().WaitForExit();
+      BOOST_TEST_REQUIRE(status.has_value(), "fastcgi_echo did not exit");
+      BOOST_TEST(WIFEXITED(*status));
+      BOOST_TEST(WEXITSTATUS(*status) == 1);
+      BOOST_TEST(Contains(stack.EchoLog(), "invalid FastCGI thread count " +
+                                               std::to_string(threads)),
+                 stack.EchoLog());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
