@@ -24,9 +24,7 @@
 #include "fastcgi.h"
 #include "log.h"
 #include "refresh.h"
-#include "sr_client.h"
 #include "status.h"
-#include "store.h"
 #include "token_handout.h"
 
 namespace {
@@ -53,7 +51,7 @@ constexpr char kUsage[] =
     "\n"
     "Without --due, --company or --dry-run, runs as the FastCGI responder\n"
     "for /smartrecruiters/refresh on the socket passed as file descriptor\n"
-    "0.\n"
+    "0, with refresh.handout_threads threads.\n"
     "\n"
     "Exit status: 0 when the run finished (degraded companies and companies\n"
     "that must reintegrate are logged as warnings); 1 on a configuration,\n"
@@ -136,22 +134,15 @@ int RunOnce(const srconnect::App& app, const Flags& flags) {
 }
 
 int ServeFastCgi(const srconnect::App& app) {
-  srconnect::Result<std::unique_ptr<srconnect::Store>> store = app.OpenStore();
-  if (!store.ok()) {
-    srconnect::LogError("opening the store failed: " + store.error());
-    return kExitFailure;
-  }
-  const srconnect::SmartRecruitersClient client(app.config.smartrecruiters);
   srconnect::RequestLimits limits;
   limits.max_body_bytes = 4096;
+  const int threads = static_cast<int>(app.config.refresh.handout_threads);
 
   srconnect::LogInfo("refresh responder started, database " +
                      srconnect::Quote(app.config.store.database));
-  return srconnect::RunFastCgi(
-      limits, [&](const srconnect::HttpRequest& request) {
-        return srconnect::HandleRefreshRequest(request, **store, client,
-                                               app.config.refresh);
-      });
+  return srconnect::RunFastCgi(limits, threads, [&app](int) {
+    return srconnect::MakeRefreshHandler(app);
+  });
 }
 
 int Main(int argc, char** argv) {

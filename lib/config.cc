@@ -34,6 +34,9 @@ constexpr size_t kMaxSecretBytes = 64 << 10;
 
 constexpr int64_t kMaxTimeoutMs = 600000;
 constexpr int64_t kSecondsPerDay = 86400;
+// Upper bound of refresh.handout_threads. Each thread keeps a database
+// connection and up to one SmartRecruiters connection open.
+constexpr int64_t kMaxHandOutThreads = 64;
 
 using KeyList = std::span<const std::string_view>;
 
@@ -55,8 +58,8 @@ constexpr std::string_view kStoreKeys[] = {"database", "key", "previous_keys",
                                            "busy_timeout_ms"};
 constexpr std::string_view kConsentKeys[] = {"state_ttl_s", "cookie_secure"};
 constexpr std::string_view kRefreshKeys[] = {
-    "margin_s", "concurrency",       "budget_s",
-    "lease_s",  "backoff_initial_s", "backoff_max_s"};
+    "margin_s",          "concurrency",   "budget_s",       "lease_s",
+    "backoff_initial_s", "backoff_max_s", "handout_threads"};
 constexpr std::string_view kSecretRefKeys[] = {"file", "credential"};
 
 constexpr char kSecretRefForms[] =
@@ -694,6 +697,8 @@ void ConfigParser::ParseRefresh(const Mapping& top, RefreshConfig* out) {
   ReadInt(section, "backoff_initial_s", 1, kSecondsPerDay,
           &out->backoff_initial_s);
   ReadInt(section, "backoff_max_s", 1, kSecondsPerDay, &out->backoff_max_s);
+  ReadInt(section, "handout_threads", 1, kMaxHandOutThreads,
+          &out->handout_threads);
 }
 
 void ConfigParser::CheckRulesAcrossKeys(const Config& config) {

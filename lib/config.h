@@ -95,6 +95,9 @@ struct RefreshConfig {
   int64_t lease_s = 60;
   int64_t backoff_initial_s = 30;
   int64_t backoff_max_s = 3600;
+  // Responder threads of the token hand-out (srconnect-refresh as a
+  // FastCGI program), each with its own database connection.
+  int64_t handout_threads = 4;
 };
 
 struct Config {

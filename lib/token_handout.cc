@@ -1,7 +1,11 @@
 #include "token_handout.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -102,8 +106,9 @@ TokenHandOut AfterBusy(Store& store, const SmartRecruitersClient& client,
     return out;
   }
 
-  // NOTE: RunFastCgi serves one request at a time, so this wait (up to
-  // lease_s) delays every other hand-out of the same process.
+  // NOTE: this wait (up to lease_s) holds one of the refresh.handout_threads
+  // responder threads. While every thread waits, further hand-outs of the
+  // same process wait in the socket's listen queue.
   Result<Connection> latest =
       WaitForLeaseHolder(store, before, options.lease_s);
   if (!latest.ok()) {
@@ -329,11 +334,37 @@ HttpResponse HandleRefreshRequest(const HttpRequest& request, Store& store,
     return JsonResponse(400, JsonError("invalid_request", company.error()));
   }
 
-  const std::string owner = LeaseOwnerId("handout");
+  // One owner per thread, because AcquireLease lets an owner take its own
+  // lease again, and two threads must not renew the same company at once.
+  const std::string owner =
+      LeaseOwnerId("handout-" + std::to_string(::gettid()));
   const TokenHandOut out = HandOutToken(store, client, *company, owner,
                                         RenewOptionsFromConfig(config));
   LogHandOut(out);
   return HandOutResponse(out);
+}
+
+Result<RequestHandler> MakeRefreshHandler(const App& app) {
+  // The handler is a std::function, which must be copyable, so it shares
+  // the state that it alone uses.
+  struct ThreadState {
+    ThreadState(std::unique_ptr<Store> opened,
+                const SmartRecruitersConfig& config)
+        : store(std::move(opened)), client(config) {}
+    std::unique_ptr<Store> store;
+    SmartRecruitersClient client;
+  };
+
+  Result<std::unique_ptr<Store>> store = app.OpenStore();
+  if (!store.ok()) {
+    return Status::Error("opening the store failed: " + store.error());
+  }
+  auto state = std::make_shared<ThreadState>(std::move(*store),
+                                             app.config.smartrecruiters);
+  const RefreshConfig& config = app.config.refresh;
+  return RequestHandler([state, &config](const HttpRequest& request) {
+    return HandleRefreshRequest(request, *state->store, state->client, config);
+  });
 }
 
 }  // namespace srconnect

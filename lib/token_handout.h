@@ -19,6 +19,8 @@
 
 namespace srconnect {
 
+struct App;
+
 enum class HandOutStatus {
   kOk,
   kUnknownCompany,
@@ -65,10 +67,18 @@ TokenHandOut HandOutToken(Store& store, const SmartRecruitersClient& client,
 //   409 with the state and reason when the connection is not connected,
 //   503 with Retry-After when no valid token can be had.
 // Every response is JSON with Cache-Control: no-store. Logs each hand-out
-// with the company id and the token's fingerprint.
+// with the company id and the token's fingerprint. The lease owner id
+// names the calling thread, so that threads that share a process never
+// renew the same company at once.
 HttpResponse HandleRefreshRequest(const HttpRequest& request, Store& store,
                                   const SmartRecruitersClient& client,
                                   const RefreshConfig& config);
+
+// Returns a HandleRefreshRequest handler for one RunFastCgi responder
+// thread. It owns its own Store and SmartRecruitersClient, because neither
+// is thread-safe. `app` must outlive it. Fails when the store cannot be
+// opened.
+Result<RequestHandler> MakeRefreshHandler(const App& app);
 
 }  // namespace srconnect
 

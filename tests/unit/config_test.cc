@@ -212,6 +212,8 @@ BOOST_AUTO_TEST_CASE(sample_values_match_defaults) {
   BOOST_TEST(config->refresh.backoff_initial_s ==
              defaults.refresh.backoff_initial_s);
   BOOST_TEST(config->refresh.backoff_max_s == defaults.refresh.backoff_max_s);
+  BOOST_TEST(config->refresh.handout_threads ==
+             defaults.refresh.handout_threads);
 }
 
 BOOST_AUTO_TEST_CASE(sample_mentions_every_key) {
@@ -246,7 +248,8 @@ BOOST_AUTO_TEST_CASE(sample_mentions_every_key) {
                         "budget_s",
                         "lease_s",
                         "backoff_initial_s",
-                        "backoff_max_s"};
+                        "backoff_max_s",
+                        "handout_threads"};
   for (const char* key : keys) {
     BOOST_TEST_CONTEXT("key " << key) {
       BOOST_TEST(Contains(text, std::string(key) + ":"));
@@ -297,6 +300,7 @@ BOOST_AUTO_TEST_CASE(minimal_config_gets_documented_defaults) {
   BOOST_TEST(config.refresh.lease_s == 60);
   BOOST_TEST(config.refresh.backoff_initial_s == 30);
   BOOST_TEST(config.refresh.backoff_max_s == 3600);
+  BOOST_TEST(config.refresh.handout_threads == 4);
 }
 
 BOOST_AUTO_TEST_CASE(explicit_values_replace_defaults) {
@@ -462,7 +466,7 @@ BOOST_AUTO_TEST_CASE(rejects_unknown_key_in_optional_section) {
   BOOST_TEST(error ==
              "test.yaml: unknown key \"refresh.margin\"; expected one of: "
              "margin_s, concurrency, budget_s, lease_s, backoff_initial_s, "
-             "backoff_max_s");
+             "backoff_max_s, handout_threads");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_unknown_key_in_secret_ref) {
@@ -638,6 +642,8 @@ BOOST_AUTO_TEST_CASE(rejects_out_of_range_integers) {
       {"refresh", "backoff_initial_s", "86401"},
       {"refresh", "backoff_max_s", "0"},
       {"refresh", "backoff_max_s", "86401"},
+      {"refresh", "handout_threads", "0"},
+      {"refresh", "handout_threads", "65"},
   };
   for (const Case& c : cases) {
     const std::string key_path = std::string(c.section) + "." + c.key;
@@ -658,7 +664,8 @@ BOOST_AUTO_TEST_CASE(accepts_lower_limits) {
   text += "consent:\n  state_ttl_s: 60\n";
   text +=
       "refresh:\n  margin_s: 0\n  concurrency: 1\n  budget_s: 1\n"
-      "  lease_s: 1\n  backoff_initial_s: 1\n  backoff_max_s: 1\n";
+      "  lease_s: 1\n  backoff_initial_s: 1\n  backoff_max_s: 1\n"
+      "  handout_threads: 1\n";
   text = Replace(text, "  connect_timeout_ms: 1\n",
                  "  connect_timeout_ms: 1\n  read_timeout_ms: 1\n");
   text = Replace(text, "  key:", "  busy_timeout_ms: 1\n  key:");
@@ -673,6 +680,7 @@ BOOST_AUTO_TEST_CASE(accepts_lower_limits) {
   BOOST_TEST(config.refresh.lease_s == 1);
   BOOST_TEST(config.refresh.backoff_initial_s == 1);
   BOOST_TEST(config.refresh.backoff_max_s == 1);
+  BOOST_TEST(config.refresh.handout_threads == 1);
 }
 
 BOOST_AUTO_TEST_CASE(accepts_upper_limits) {
@@ -681,7 +689,8 @@ BOOST_AUTO_TEST_CASE(accepts_upper_limits) {
   text +=
       "refresh:\n  margin_s: 86400\n  concurrency: 256\n"
       "  budget_s: 86400\n  lease_s: 86400\n"
-      "  backoff_initial_s: 86400\n  backoff_max_s: 86400\n";
+      "  backoff_initial_s: 86400\n  backoff_max_s: 86400\n"
+      "  handout_threads: 64\n";
   text = Replace(text, "  connect_timeout_ms: 600000\n",
                  "  connect_timeout_ms: 600000\n  read_timeout_ms: 600000\n");
   text = Replace(text, "  key:", "  busy_timeout_ms: 600000\n  key:");
@@ -696,6 +705,7 @@ BOOST_AUTO_TEST_CASE(accepts_upper_limits) {
   BOOST_TEST(config.refresh.lease_s == 86400);
   BOOST_TEST(config.refresh.backoff_initial_s == 86400);
   BOOST_TEST(config.refresh.backoff_max_s == 86400);
+  BOOST_TEST(config.refresh.handout_threads == 64);
 }
 
 BOOST_AUTO_TEST_CASE(rejects_lease_shorter_than_http_call) {
