@@ -1,20 +1,26 @@
 // The customer's connect path through real nginx, the real FastCGI
 // binaries and the fake SmartRecruiters, with the failures the integration
-// guide's troubleshooting section covers.
+// guide's troubleshooting section covers, and the token hand-out that the
+// product's own services then call through nginx.
 
 #define BOOST_TEST_MODULE connect_path
 #include <sqlite3.h>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
 #include "app.h"
+#include "secret.h"
 #include "store.h"
+#include "support/pending_get.h"
 #include "support/stack.h"
 
 namespace srconnect::testing {
@@ -457,6 +463,272 @@ BOOST_AUTO_TEST_CASE(no_secret_in_database_or_logs) {
       ReadWholeFile(stack.dir() + "/secrets/master-secret");
   BOOST_TEST(logs.find(master.substr(0, master.size() - 1)) ==
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- the token hand-out through nginx ---------------------------------------
+
+constexpr char kRefreshPath[] = "/smartrecruiters/refresh?company=";
+// Read timeout of a hand-out request, above the longest renewal the tests
+// cause (a 15 s stall).
+constexpr auto kHandOutTimeout = std::chrono::seconds(120);
+
+// The stack's store, opened as srconnect opens it. The App outlives the
+// Store, which keeps a pointer to the App's key ring.
+struct StackStore {
+  std::unique_ptr<App> app;
+  std::unique_ptr<Store> store;
+};
+
+StackStore OpenStackStore(const Stack& stack) {
+  Result<App> app = LoadApp(stack.Env("CONFIG"));
+  BOOST_REQUIRE_MESSAGE(app.ok(), app.error());
+  StackStore opened;
+  opened.app = std::make_unique<App>(std::move(app).value());
+  Result<std::unique_ptr<Store>> store = opened.app->OpenStore();
+  BOOST_REQUIRE_MESSAGE(store.ok(), store.error());
+  opened.store = std::move(store).value();
+  return opened;
+}
+
+struct SeededCompany {
+  std::string company_id;
+  std::string client_id;
+  std::string client_secret;
+};
+
+// Has the fake create `count` integrated companies and stores each in the
+// stack's database as connected, with a token that has already expired,
+// so that the first hand-out renews it.
+std::vector<SeededCompany> SeedConnected(const Stack& stack, int count,
+                                         const std::string& prefix) {
+  const nlohmann::json seeded = stack.FakeAdmin(
+      "POST", "/fake-admin/seed", {{"count", count}, {"prefix", prefix}});
+  StackStore opened = OpenStackStore(stack);
+  const int64_t now = NowUnix();
+  std::vector<SeededCompany> companies;
+  for (const nlohmann::json& entry : seeded) {
+    SeededCompany company{entry.at("companyId").get<std::string>(),
+                          entry.at("clientId").get<std::string>(),
+                          entry.at("clientSecret").get<std::string>()};
+    Result<int64_t> stored = opened.store->StoreCredentials(
+        "account-" + company.company_id, company.company_id, company.client_id,
+        Secret(company.client_secret), Secret("expired-token"), now - 1, now,
+        "test", "seeded by the test");
+    BOOST_REQUIRE_MESSAGE(stored.ok(), stored.error());
+    companies.push_back(std::move(company));
+  }
+  return companies;
+}
+
+// Sends GET /smartrecruiters/refresh?company=ID to `origin`, an nginx of
+// the stack.
+httplib::Result GetToken(const std::string& origin,
+                         const std::string& company_id,
+                         const httplib::Headers& headers = {}) {
+  httplib::Client client(origin);
+  client.set_connection_timeout(std::chrono::seconds(10));
+  client.set_read_timeout(kHandOutTimeout);
+  return client.Get((kRefreshPath + company_id).c_str(), headers);
+}
+
+// Returns the access token of a 200 hand-out, or "" for any other response.
+std::string TokenOf(const httplib::Result& result) {
+  if (!result || result->status != 200) return "";
+  const nlohmann::json body =
+      nlohmann::json::parse(result->body, nullptr, false);
+  if (!body.is_object()) return "";
+  return body.value("access_token", "");
+}
+
+int64_t TokenRequests(const Stack& stack, const std::string& client_id) {
+  const nlohmann::json state = stack.FakeAdmin("GET", "/fake-admin/state");
+  return state["token_requests"].value(client_id, int64_t{0});
+}
+
+// Checks that no log of the stack contains any of `secrets`. A failure
+// names the secret by its index, never by its value.
+void CheckSecretsNotLogged(const Stack& stack,
+                           const std::vector<std::string>& secrets) {
+  const std::string logs = stack.AllLogs();
+  BOOST_TEST(!logs.empty());
+  for (size_t i = 0; i < secrets.size(); ++i) {
+    BOOST_TEST_CONTEXT("secret " << i) {
+      BOOST_TEST_REQUIRE(!secrets[i].empty());
+      BOOST_TEST(logs.find(secrets[i]) == std::string::npos);
+    }
+  }
+}
+
+// Starts a hand-out request for `company_id` on a thread of its own.
+std::unique_ptr<PendingGet> StartTokenRequest(const std::string& origin,
+                                              const std::string& company_id) {
+  return std::make_unique<PendingGet>(origin, kRefreshPath + company_id,
+                                      kHandOutTimeout);
+}
+
+BOOST_AUTO_TEST_SUITE(hand_out_through_nginx)
+
+BOOST_AUTO_TEST_CASE(connected_company_gets_token_fake_accepts) {
+  Stack stack;
+  Walk walk(stack);
+  BOOST_REQUIRE(walk.Allow(walk.ToConsentPage()).status == 302);
+
+  httplib::Result result = GetToken(stack.Env("SRCONNECT_URL"), kCompany);
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "GET failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 200, result->body);
+  BOOST_TEST(result->get_header_value("Cache-Control") == "no-store");
+  BOOST_TEST(result->get_header_value("Content-Type") ==
+             "application/json; charset=utf-8");
+  const nlohmann::json body =
+      nlohmann::json::parse(result->body, nullptr, false);
+  BOOST_TEST_REQUIRE(body.is_object(), result->body);
+  BOOST_TEST(body["company_id"] == kCompany);
+  BOOST_TEST(body["token_type"] == "bearer");
+  BOOST_TEST(body["expires_at"].get<int64_t>() > NowUnix());
+  const std::string token = TokenOf(result);
+  BOOST_TEST_REQUIRE(!token.empty(), result->body);
+
+  httplib::Client fake(stack.Env("FAKE_URL"));
+  fake.set_read_timeout(std::chrono::seconds(10));
+  httplib::Result api = fake.Get("/configuration/company",
+                                 {{"Authorization", "Bearer " + token}});
+  BOOST_TEST_REQUIRE(static_cast<bool>(api),
+                     "GET failed: " << httplib::to_string(api.error()));
+  BOOST_TEST(api->status == 200, api->body);
+  const nlohmann::json company =
+      nlohmann::json::parse(api->body, nullptr, false);
+  BOOST_TEST(company.value("id", "") == kCompany, api->body);
+
+  StackStore opened = OpenStackStore(stack);
+  auto connection = opened.store->FindConnectionByAccount("acct-1");
+  BOOST_REQUIRE(connection.ok());
+  BOOST_REQUIRE(connection->has_value());
+  Result<ConnectionSecrets> secrets =
+      opened.store->ReadSecrets((**connection).id);
+  BOOST_REQUIRE(secrets.ok());
+  const std::string client_secret = secrets->client_secret.Reveal();
+  BOOST_TEST(result->body.find(client_secret) == std::string::npos);
+  CheckSecretsNotLogged(stack, {client_secret, token});
+}
+
+BOOST_AUTO_TEST_CASE(unknown_company_gets_404) {
+  Stack stack;
+  httplib::Result result = GetToken(stack.Env("SRCONNECT_URL"), "NOBODY-9");
+  BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                     "GET failed: " << httplib::to_string(result.error()));
+  BOOST_TEST(result->status == 404);
+  const nlohmann::json body =
+      nlohmann::json::parse(result->body, nullptr, false);
+  BOOST_TEST_REQUIRE(body.is_object(), result->body);
+  BOOST_TEST(body["error"] == "unknown_company");
+  BOOST_TEST(body.contains("access_token") == false);
+}
+
+BOOST_AUTO_TEST_CASE(nginx_denies_non_loopback_client) {
+  Stack stack({"--forwarded-for"});
+  const SeededCompany company = SeedConnected(stack, 1, "FAR-").at(0);
+  const std::string origin = stack.Env("FORWARDED_URL");
+
+  httplib::Result denied = GetToken(origin, company.company_id,
+                                    {{"X-Forwarded-For", "203.0.113.7"}});
+  BOOST_TEST_REQUIRE(static_cast<bool>(denied),
+                     "GET failed: " << httplib::to_string(denied.error()));
+  BOOST_TEST(denied->status == 403);
+  BOOST_TEST(denied->body.find("access_token") == std::string::npos);
+  BOOST_TEST(TokenRequests(stack, company.client_id) == 0);
+  const std::string error_log =
+      ReadWholeFile(stack.Env("LOG_DIR") + "/nginx-error.log");
+  BOOST_TEST(error_log.find("access forbidden by rule, client: 203.0.113.7") !=
+                 std::string::npos,
+             error_log);
+  // nginx rejected the request itself, so srconnect-refresh never saw it.
+  const std::string refresh_log =
+      ReadWholeFile(stack.Env("LOG_DIR") + "/refresh.log");
+  BOOST_TEST(refresh_log.find("token request") == std::string::npos,
+             refresh_log);
+
+  // The same request from a loopback client gets through.
+  httplib::Result allowed =
+      GetToken(origin, company.company_id, {{"X-Forwarded-For", "127.0.0.1"}});
+  BOOST_TEST_REQUIRE(static_cast<bool>(allowed),
+                     "GET failed: " << httplib::to_string(allowed.error()));
+  BOOST_TEST(allowed->status == 200, allowed->body);
+  CheckSecretsNotLogged(stack, {company.client_secret, TokenOf(allowed)});
+}
+
+BOOST_AUTO_TEST_CASE(stalled_renewal_leaves_other_company_served) {
+  // A read timeout above the stall, so that the stalled renewal succeeds.
+  Stack stack({"--sr-timeout-ms", "30000"});
+  const std::vector<SeededCompany> companies = SeedConnected(stack, 2, "HOLD-");
+  const SeededCompany& stalled = companies.at(0);
+  const SeededCompany& other = companies.at(1);
+  stack.FakeAdmin("POST", "/fake-admin/faults",
+                  {{"endpoint", "token"},
+                   {"stall_ms", 15000},
+                   {"client_id", stalled.client_id}});
+  const std::string origin = stack.Env("SRCONNECT_URL");
+
+  std::unique_ptr<PendingGet> slow =
+      StartTokenRequest(origin, stalled.company_id);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (TokenRequests(stack, stalled.client_id) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_TEST_REQUIRE(TokenRequests(stack, stalled.client_id) == 1,
+                     "the stalled company's renewal did not start");
+
+  httplib::Result fast = GetToken(origin, other.company_id);
+  const bool slow_done_first = slow->done();
+  BOOST_TEST_REQUIRE(static_cast<bool>(fast),
+                     "GET failed: " << httplib::to_string(fast.error()));
+  BOOST_TEST(fast->status == 200, fast->body);
+  BOOST_TEST(!slow_done_first,
+             "the other company's hand-out waited for the stalled one");
+  BOOST_TEST(TokenRequests(stack, other.client_id) == 1);
+
+  const httplib::Result& slow_result = slow->Wait();
+  BOOST_TEST_REQUIRE(static_cast<bool>(slow_result),
+                     "GET failed: " << httplib::to_string(slow_result.error()));
+  BOOST_TEST(slow_result->status == 200, slow_result->body);
+  CheckSecretsNotLogged(stack, {stalled.client_secret, other.client_secret,
+                                TokenOf(fast), TokenOf(slow_result)});
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_hand_outs_share_one_renewal) {
+  Stack stack;
+  const SeededCompany company = SeedConnected(stack, 1, "SAME-").at(0);
+  // The delay keeps the first renewal in flight while the other requests
+  // arrive.
+  stack.FakeAdmin("POST", "/fake-admin/faults",
+                  {{"endpoint", "token"},
+                   {"latency_ms", 3000},
+                   {"client_id", company.client_id}});
+  const std::string origin = stack.Env("SRCONNECT_URL");
+
+  std::vector<std::unique_ptr<PendingGet>> requests;
+  for (int i = 0; i < 3; ++i) {
+    requests.push_back(StartTokenRequest(origin, company.company_id));
+  }
+  std::vector<std::string> tokens;
+  for (const std::unique_ptr<PendingGet>& request : requests) {
+    const httplib::Result& result = request->Wait();
+    BOOST_TEST_REQUIRE(static_cast<bool>(result),
+                       "GET failed: " << httplib::to_string(result.error()));
+    BOOST_TEST(result->status == 200, result->body);
+    tokens.push_back(TokenOf(result));
+  }
+
+  // Double parentheses keep the token values out of a failure message.
+  BOOST_TEST(!tokens[0].empty());
+  BOOST_TEST((tokens[1] == tokens[0]));
+  BOOST_TEST((tokens[2] == tokens[0]));
+  BOOST_TEST(TokenRequests(stack, company.client_id) == 1);
+  CheckSecretsNotLogged(stack, {company.client_secret, tokens[0]});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -674,15 +674,17 @@ BOOST_AUTO_TEST_SUITE_END()
 // --- the token hand-out, through FastCGI ------------------------------------
 
 // Returns the status line and body of one FastCGI request sent with
-// cgi-fcgi to the responder on `socket_path`.
-std::pair<int, std::string> FastCgiGet(const std::string& socket_path,
-                                       const std::string& query,
-                                       const std::string& output_path) {
+// cgi-fcgi to the responder on `socket_path`, with REMOTE_ADDR set to
+// `remote_addr` as nginx would set it.
+std::pair<int, std::string> FastCgiGet(
+    const std::string& socket_path, const std::string& query,
+    const std::string& output_path,
+    const std::string& remote_addr = "127.0.0.1") {
   ChildProcess client(
       {"/usr/bin/env", "REQUEST_METHOD=GET",
        "DOCUMENT_URI=/smartrecruiters/refresh", "QUERY_STRING=" + query,
-       "REMOTE_ADDR=127.0.0.1", "SERVER_PROTOCOL=HTTP/1.1", "/usr/bin/cgi-fcgi",
-       "-bind", "-connect", socket_path},
+       "REMOTE_ADDR=" + remote_addr, "SERVER_PROTOCOL=HTTP/1.1",
+       "/usr/bin/cgi-fcgi", "-bind", "-connect", socket_path},
       output_path);
   if (client.Wait(std::chrono::seconds(30)) != 0) return {0, ""};
   const std::string text = client.Output();
@@ -694,20 +696,29 @@ std::pair<int, std::string> FastCgiGet(const std::string& socket_path,
   return {status, body_at == std::string::npos ? "" : text.substr(body_at + 4)};
 }
 
+// Starts srconnect-refresh as a FastCGI responder under spawn-fcgi on
+// `socket_path`, and waits at most 10 s for the socket.
+std::unique_ptr<ChildProcess> StartResponder(RefreshEnv& env,
+                                             const std::string& socket_path) {
+  auto responder = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/usr/bin/spawn-fcgi", "-n", "-s", socket_path,
+                               "-M", "0600", "--", testing::kRefreshBinary,
+                               "--config", env.config_path()},
+      env.File("responder.log"));
+  BOOST_REQUIRE(WaitFor(std::chrono::seconds(10), [&] {
+    return ::access(socket_path.c_str(), F_OK) == 0;
+  }));
+  return responder;
+}
+
 BOOST_AUTO_TEST_SUITE(refresh_fastcgi)
 
 BOOST_AUTO_TEST_CASE(hands_out_token_over_fastcgi) {
   RefreshEnv env;
   const SeededCompany company = env.Seed(1, "FCGI-", NowUnix() + 30).at(0);
   const std::string socket_path = env.File("refresh.sock");
-
-  ChildProcess responder(
-      {"/usr/bin/spawn-fcgi", "-n", "-s", socket_path, "-M", "0600", "--",
-       testing::kRefreshBinary, "--config", env.config_path()},
-      env.File("responder.log"));
-  BOOST_REQUIRE(WaitFor(std::chrono::seconds(10), [&] {
-    return ::access(socket_path.c_str(), F_OK) == 0;
-  }));
+  std::unique_ptr<ChildProcess> started = StartResponder(env, socket_path);
+  ChildProcess& responder = *started;
 
   const auto [status, body] = FastCgiGet(
       socket_path, "company=" + company.company_id, env.File("cgi.out"));
@@ -726,6 +737,51 @@ BOOST_AUTO_TEST_CASE(hands_out_token_over_fastcgi) {
   const std::string log = responder.Output();
   BOOST_TEST(log.find("handed out token sha256:") != std::string::npos);
   BOOST_TEST(log.find(env.Token(company.company_id)) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(forged_remote_peer_gets_403_over_fastcgi) {
+  RefreshEnv env;
+  const SeededCompany company = env.Seed(1, "PEER-", NowUnix() + 1200).at(0);
+  const std::string socket_path = env.File("refresh.sock");
+  std::unique_ptr<ChildProcess> responder = StartResponder(env, socket_path);
+  int request_count = 0;
+  auto get_from = [&](const std::string& remote_addr) {
+    const std::string output = "cgi-" + std::to_string(++request_count);
+    return FastCgiGet(socket_path, "company=" + company.company_id,
+                      env.File(output), remote_addr);
+  };
+
+  // Peers that nginx's allow rules deny, passed straight to the responder
+  // as a misconfigured web server would pass them. "" is a missing
+  // address.
+  for (const char* remote_addr : {"198.51.100.7", "2001:db8::7",
+                                  "::ffff:198.51.100.7", "128.0.0.1", ""}) {
+    BOOST_TEST_CONTEXT("REMOTE_ADDR \"" << remote_addr << "\"") {
+      const auto [status, body] = get_from(remote_addr);
+      BOOST_TEST(status == 403);
+      const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+      BOOST_TEST_REQUIRE(json.is_object(), body);
+      BOOST_TEST(json.value("error", "") == "forbidden");
+      BOOST_TEST(json.contains("access_token") == false);
+      BOOST_TEST(body.find("initial-token") == std::string::npos);
+    }
+  }
+
+  // A loopback peer gets the token, so the 403s came from the address.
+  for (const char* remote_addr : {"127.0.0.1", "::1"}) {
+    BOOST_TEST_CONTEXT("REMOTE_ADDR \"" << remote_addr << "\"") {
+      const auto [status, body] = get_from(remote_addr);
+      BOOST_TEST(status == 200);
+      BOOST_TEST(body.find("initial-token-1") != std::string::npos, body);
+    }
+  }
+
+  responder->Kill();
+  const std::string log = responder->Output();
+  BOOST_TEST(log.find("token request from \"198.51.100.7\" rejected") !=
+                 std::string::npos,
+             log);
+  BOOST_TEST(log.find("initial-token") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

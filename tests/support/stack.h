@@ -58,7 +58,8 @@ class Stack {
   Stack& operator=(const Stack&) = delete;
 
   // A value of stack.env: SRCONNECT_URL, FAKE_URL, CONFIG, DATABASE,
-  // LOG_DIR, CLI, START_LINK, STATUS_LINK.
+  // LOG_DIR, CLI, REFRESH, START_LINK, STATUS_LINK, and FORWARDED_URL when
+  // the stack was started with --forwarded-for.
   const std::string& Env(const std::string& name) const {
     auto found = env_.find(name);
     if (found == env_.end()) {
