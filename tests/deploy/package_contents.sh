@@ -65,7 +65,10 @@ for program in "$work_dir"/tree/usr/bin/* "$work_dir"/tree/usr/libexec/*/*; do
   done < <(readelf -d "$program" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 done
 for library in "${!needed_by[@]}"; do
-  path=$(ldconfig -p | awk -v lib="$library" '$1 == lib { print $NF; exit }')
+  # awk reads to the end: an early exit would end ldconfig with SIGPIPE,
+  # which pipefail and set -e turn into a silent failure of this script.
+  path=$(ldconfig -p |
+    awk -v lib="$library" '$1 == lib && !found { print $NF; found = 1 }')
   [[ -n $path ]] || fail "$library (needed by ${needed_by[$library]})" \
     "is not installed on this host"
   owner=$(dpkg -S "$path" 2>/dev/null || dpkg -S "/usr$path" 2>/dev/null ||
