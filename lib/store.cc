@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "sqlite_statement.h"
 
 namespace srconnect {
 namespace {
@@ -132,149 +133,6 @@ std::string DatabaseSubject(std::string_view path) {
   return "database " + Quote(path);
 }
 
-std::string CallFailed(std::string_view call, std::string_view subject,
-                       sqlite3* db) {
-  return std::string(call) + " failed for " + std::string(subject) + ": " +
-         sqlite3_errmsg(db);
-}
-
-struct StatementFinalizer {
-  void operator()(sqlite3_stmt* statement) const {
-    sqlite3_finalize(statement);
-  }
-};
-
-// A prepared statement that remembers which ids it concerns, so that every
-// error names the SQLite call, those ids and SQLite's own message. A failed
-// bind is reported by the next Step().
-class Statement {
- public:
-  static Result<Statement> Prepare(sqlite3* db, std::string_view sql,
-                                   std::string subject) {
-    sqlite3_stmt* raw = nullptr;
-    const int rc = sqlite3_prepare_v2(
-        db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
-    Statement statement(db, raw, std::move(subject));
-    if (rc != SQLITE_OK) {
-      return Status::Error(
-          CallFailed("sqlite3_prepare_v2", statement.subject_, db));
-    }
-    return statement;
-  }
-
-  // Binds text. An empty value is bound as '', because sqlite3_bind_text64
-  // binds NULL when the data pointer is null.
-  void BindText(int index, std::string_view value) {
-    const char* data = value.data() != nullptr ? value.data() : "";
-    Check(sqlite3_bind_text64(statement_.get(), index, data, value.size(),
-                              SQLITE_TRANSIENT, SQLITE_UTF8),
-          "sqlite3_bind_text64");
-  }
-
-  void BindTextOrNull(int index, std::string_view value) {
-    if (value.empty()) {
-      Check(sqlite3_bind_null(statement_.get(), index), "sqlite3_bind_null");
-    } else {
-      BindText(index, value);
-    }
-  }
-
-  void BindInt(int index, int64_t value) {
-    Check(sqlite3_bind_int64(statement_.get(), index, value),
-          "sqlite3_bind_int64");
-  }
-
-  // Returns true when a row is ready and false when the statement is done.
-  Result<bool> Step() {
-    if (!bind_status_.ok()) return bind_status_;
-    const int rc = sqlite3_step(statement_.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return Status::Error(CallFailed("sqlite3_step", subject_, db_));
-  }
-
-  // Steps until done, discarding any rows.
-  Status Run() {
-    while (true) {
-      Result<bool> row = Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return Status::Ok();
-    }
-  }
-
-  int64_t Int(int column) const {
-    return sqlite3_column_int64(statement_.get(), column);
-  }
-
-  // Returns "" for NULL.
-  std::string Text(int column) const {
-    const unsigned char* text = sqlite3_column_text(statement_.get(), column);
-    if (text == nullptr) return "";
-    const int size = sqlite3_column_bytes(statement_.get(), column);
-    return std::string(reinterpret_cast<const char*>(text),
-                       static_cast<size_t>(size));
-  }
-
-  bool IsNull(int column) const {
-    return sqlite3_column_type(statement_.get(), column) == SQLITE_NULL;
-  }
-
- private:
-  Statement(sqlite3* db, sqlite3_stmt* statement, std::string subject)
-      : db_(db), statement_(statement), subject_(std::move(subject)) {}
-
-  void Check(int rc, std::string_view call) {
-    if (rc != SQLITE_OK && bind_status_.ok()) {
-      bind_status_ = Status::Error(CallFailed(call, subject_, db_));
-    }
-  }
-
-  sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, StatementFinalizer> statement_;
-  std::string subject_;
-  Status bind_status_;
-};
-
-// Prepares and runs one statement that takes no parameters.
-Status Execute(sqlite3* db, std::string_view sql, const std::string& subject) {
-  Result<Statement> statement = Statement::Prepare(db, sql, subject);
-  if (!statement.ok()) return statement.status();
-  return statement->Run();
-}
-
-// A BEGIN IMMEDIATE transaction that rolls back unless committed. IMMEDIATE
-// takes the write lock at the start, so two processes can never both read a
-// row and then both update it from what they read.
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-
-  ~Transaction() {
-    // A failed statement may already have rolled the transaction back.
-    if (open_ && sqlite3_get_autocommit(db_) == 0) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-  }
-
-  Status Begin(const std::string& subject) {
-    Status begun = Execute(db_, "BEGIN IMMEDIATE", subject);
-    if (begun.ok()) open_ = true;
-    return begun;
-  }
-
-  Status Commit(const std::string& subject) {
-    Status committed = Execute(db_, "COMMIT", subject);
-    if (committed.ok()) open_ = false;
-    return committed;
-  }
-
- private:
-  sqlite3* db_;
-  bool open_ = false;
-};
-
 // A connections row with the lease columns that Connection leaves out.
 struct ConnectionRow {
   Connection connection;
@@ -321,6 +179,17 @@ Result<std::vector<ConnectionRow>> ReadConnectionRows(Statement& statement) {
   }
 }
 
+Result<std::vector<Connection>> ReadConnections(Statement& statement) {
+  Result<std::vector<ConnectionRow>> rows = ReadConnectionRows(statement);
+  if (!rows.ok()) return rows.status();
+  std::vector<Connection> connections;
+  connections.reserve(rows->size());
+  for (ConnectionRow& row : *rows) {
+    connections.push_back(std::move(row.connection));
+  }
+  return connections;
+}
+
 Result<std::optional<ConnectionRow>> ReadOptionalConnectionRow(
     Statement& statement) {
   Result<std::vector<ConnectionRow>> rows = ReadConnectionRows(statement);
@@ -329,20 +198,19 @@ Result<std::optional<ConnectionRow>> ReadOptionalConnectionRow(
   return std::optional<ConnectionRow>(std::move(rows->front()));
 }
 
-Result<std::optional<ConnectionRow>> LoadConnectionById(sqlite3* db,
-                                                        int64_t id) {
-  Result<Statement> statement =
-      Statement::Prepare(db, std::string(kSelectConnection) + "WHERE id = ?1",
-                         ConnectionSubject(id));
+Result<std::optional<ConnectionRow>> LoadConnectionById(
+    StatementCache& statements, int64_t id) {
+  Result<Statement> statement = statements.Prepare(
+      std::string(kSelectConnection) + "WHERE id = ?1", ConnectionSubject(id));
   if (!statement.ok()) return statement.status();
   statement->BindInt(1, id);
   return ReadOptionalConnectionRow(*statement);
 }
 
 Result<std::optional<ConnectionRow>> LoadConnectionByAccount(
-    sqlite3* db, std::string_view account_id) {
-  Result<Statement> statement = Statement::Prepare(
-      db, std::string(kSelectConnection) + "WHERE account_id = ?1",
+    StatementCache& statements, std::string_view account_id) {
+  Result<Statement> statement = statements.Prepare(
+      std::string(kSelectConnection) + "WHERE account_id = ?1",
       AccountSubject(account_id));
   if (!statement.ok()) return statement.status();
   statement->BindText(1, account_id);
@@ -350,9 +218,9 @@ Result<std::optional<ConnectionRow>> LoadConnectionByAccount(
 }
 
 Result<std::optional<ConnectionRow>> LoadConnectionByCompany(
-    sqlite3* db, std::string_view company_id) {
-  Result<Statement> statement = Statement::Prepare(
-      db, std::string(kSelectConnection) + "WHERE company_id = ?1",
+    StatementCache& statements, std::string_view company_id) {
+  Result<Statement> statement = statements.Prepare(
+      std::string(kSelectConnection) + "WHERE company_id = ?1",
       CompanySubject(company_id));
   if (!statement.ok()) return statement.status();
   statement->BindText(1, company_id);
@@ -360,8 +228,9 @@ Result<std::optional<ConnectionRow>> LoadConnectionByCompany(
 }
 
 // Like LoadConnectionById, but a missing row is an error.
-Result<ConnectionRow> LoadExistingConnection(sqlite3* db, int64_t id) {
-  Result<std::optional<ConnectionRow>> row = LoadConnectionById(db, id);
+Result<ConnectionRow> LoadExistingConnection(StatementCache& statements,
+                                             int64_t id) {
+  Result<std::optional<ConnectionRow>> row = LoadConnectionById(statements, id);
   if (!row.ok()) return row.status();
   if (!row->has_value()) {
     return Status::Error(ConnectionSubject(id) + " not found");
@@ -378,12 +247,11 @@ Result<std::optional<Connection>> ToConnection(
 
 // Appends the audit row for `before` moving to `to_state`. `company_id` is
 // the company after the change.
-Status AppendAudit(sqlite3* db, const Connection& before,
+Status AppendAudit(StatementCache& statements, const Connection& before,
                    std::string_view from_state, ConnectionState to_state,
                    std::string_view company_id, std::string_view actor,
                    std::string_view reason, int64_t now) {
-  Result<Statement> insert = Statement::Prepare(
-      db,
+  Result<Statement> insert = statements.Prepare(
       "INSERT INTO audit_log (at, connection_id, account_id, company_id, "
       "from_state, to_state, actor, reason) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -400,10 +268,10 @@ Status AppendAudit(sqlite3* db, const Connection& before,
   return insert->Run();
 }
 
-Status AppendTransition(sqlite3* db, const Connection& before,
+Status AppendTransition(StatementCache& statements, const Connection& before,
                         ConnectionState to_state, std::string_view actor,
                         std::string_view reason, int64_t now) {
-  return AppendAudit(db, before, StateName(before.state), to_state,
+  return AppendAudit(statements, before, StateName(before.state), to_state,
                      before.company_id, actor, reason, now);
 }
 
@@ -482,6 +350,21 @@ Result<ConsentStatus> ParseConsentStatus(std::string_view name) {
   return Status::Error("unknown consent status " + Quote(name));
 }
 
+// Returns the stored status name of a consent, or nullopt when there is no
+// such consent.
+Result<std::optional<std::string>> ReadConsentStatusName(
+    StatementCache& statements, std::string_view state_id,
+    const std::string& subject) {
+  Result<Statement> select = statements.Prepare(
+      "SELECT status FROM pending_consents WHERE state_id = ?1", subject);
+  if (!select.ok()) return select.status();
+  select->BindText(1, state_id);
+  Result<bool> row = select->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(select->Text(0));
+}
+
 // Creates `path` with mode 0600 when it does not exist yet. SQLite creates
 // the -wal and -shm files with the mode of the database file, so none of
 // the three is readable by others. An existing file keeps its mode.
@@ -497,9 +380,10 @@ Status CreatePrivateFile(const std::string& path) {
   return Status::Ok();
 }
 
-Result<int> ReadUserVersion(sqlite3* db, const std::string& subject) {
+Result<int> ReadUserVersion(StatementCache& statements,
+                            const std::string& subject) {
   Result<Statement> statement =
-      Statement::Prepare(db, "PRAGMA user_version", subject);
+      statements.Prepare("PRAGMA user_version", subject);
   if (!statement.ok()) return statement.status();
   Result<bool> row = statement->Step();
   if (!row.ok()) return row.status();
@@ -527,8 +411,9 @@ Status CheckSchemaVersion(int version, const std::string& path) {
 
 // Sets the per-connection options. The file is read here for the first
 // time, so this is where a file that is not a database shows up.
-Status ConfigureConnection(sqlite3* db, const std::string& path,
+Status ConfigureConnection(StatementCache& statements, const std::string& path,
                            int64_t busy_timeout_ms) {
+  sqlite3* db = statements.db();
   const std::string subject = DatabaseSubject(path);
 
   // Same setting as PRAGMA busy_timeout. It comes first because even the
@@ -547,11 +432,11 @@ Status ConfigureConnection(sqlite3* db, const std::string& path,
                          "new database is created");
   }
   if (rc != SQLITE_OK) {
-    return Status::Error(CallFailed("sqlite3_exec", subject, db));
+    return Status::Error(SqliteCallFailed("sqlite3_exec", subject, db));
   }
 
   Result<Statement> journal =
-      Statement::Prepare(db, "PRAGMA journal_mode = WAL", subject);
+      statements.Prepare("PRAGMA journal_mode = WAL", subject);
   if (!journal.ok()) return journal.status();
   Result<bool> journal_row = journal->Step();
   if (!journal_row.ok()) return journal_row.status();
@@ -573,27 +458,28 @@ Status ConfigureConnection(sqlite3* db, const std::string& path,
   for (const char* pragma :
        {"PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL",
         "PRAGMA secure_delete = ON"}) {
-    Status set = Execute(db, pragma, subject);
+    Status set = Execute(statements, pragma, subject);
     if (!set.ok()) return set;
   }
   return Status::Ok();
 }
 
-Status Migrate(sqlite3* db, const std::string& path) {
+Status Migrate(StatementCache& statements, const std::string& path) {
+  sqlite3* db = statements.db();
   const std::string subject = DatabaseSubject(path);
-  Result<int> version = ReadUserVersion(db, subject);
+  Result<int> version = ReadUserVersion(statements, subject);
   if (!version.ok()) return version.status();
   Status supported = CheckSchemaVersion(*version, path);
   if (!supported.ok()) return supported;
   if (*version == Store::kSchemaVersion) return Status::Ok();
 
   for (const Migration& migration : kMigrations) {
-    Transaction transaction(db);
+    Transaction transaction(statements);
     Status begun = transaction.Begin(subject);
     if (!begun.ok()) return begun;
 
     // Another process may have migrated since the first read.
-    version = ReadUserVersion(db, subject);
+    version = ReadUserVersion(statements, subject);
     if (!version.ok()) return version.status();
     supported = CheckSchemaVersion(*version, path);
     if (!supported.ok()) return supported;
@@ -608,7 +494,7 @@ Status Migrate(sqlite3* db, const std::string& path) {
                            std::to_string(migration.version) + " failed for " +
                            subject + ": " + text);
     }
-    version = ReadUserVersion(db, subject);
+    version = ReadUserVersion(statements, subject);
     if (!version.ok()) return version.status();
     if (*version != migration.version) {
       return Status::Error("schema migration " +
@@ -652,8 +538,9 @@ Result<ConnectionState> ParseStateName(std::string_view name) {
 
 void Store::DbCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
-Store::Store(std::unique_ptr<sqlite3, DbCloser> db, const KeyRing* keys)
-    : db_(std::move(db)), keys_(keys) {}
+Store::Store(std::unique_ptr<sqlite3, DbCloser> db,
+             std::unique_ptr<StatementCache> statements, const KeyRing* keys)
+    : db_(std::move(db)), statements_(std::move(statements)), keys_(keys) {}
 
 Store::~Store() = default;
 
@@ -689,17 +576,21 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path,
                          ": " + text);
   }
 
-  Status configured = ConfigureConnection(db.get(), path, busy_timeout_ms);
+  // Declared after db, so that on an early return the statements are
+  // finalized before the connection is closed.
+  auto statements = std::make_unique<StatementCache>(db.get());
+  Status configured = ConfigureConnection(*statements, path, busy_timeout_ms);
   if (!configured.ok()) return configured;
-  Status migrated = Migrate(db.get(), path);
+  Status migrated = Migrate(*statements, path);
   if (!migrated.ok()) return migrated;
 
-  return std::unique_ptr<Store>(new Store(std::move(db), keys));
+  return std::unique_ptr<Store>(
+      new Store(std::move(db), std::move(statements), keys));
 }
 
 Result<int> Store::SchemaVersion() {
   const char* file = sqlite3_db_filename(db_.get(), "main");
-  return ReadUserVersion(db_.get(),
+  return ReadUserVersion(*statements_,
                          DatabaseSubject(file != nullptr ? file : ""));
 }
 
@@ -713,21 +604,21 @@ Status Store::CreatePendingConsent(std::string_view account_id,
   if (valid.ok()) valid = RequireNonEmpty(state_id, "state id", kCall);
   if (!valid.ok()) return valid;
   const std::string subject = ConsentSubject(state_id);
+  StatementCache& statements = *statements_;
   sqlite3* db = db_.get();
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
-  Result<Statement> purge = Statement::Prepare(
-      db, "DELETE FROM pending_consents WHERE expires_at < ?1", subject);
+  Result<Statement> purge = statements.Prepare(
+      "DELETE FROM pending_consents WHERE expires_at < ?1", subject);
   if (!purge.ok()) return purge.status();
   purge->BindInt(1, SaturatingAdd(now, -kConsentRetentionS));
   Status purged = purge->Run();
   if (!purged.ok()) return purged;
 
-  Result<Statement> insert = Statement::Prepare(
-      db,
+  Result<Statement> insert = statements.Prepare(
       "INSERT INTO pending_consents (state_id, account_id, status, "
       "created_at, expires_at) VALUES (?1, ?2, 'open', ?3, ?4)",
       subject);
@@ -741,8 +632,7 @@ Status Store::CreatePendingConsent(std::string_view account_id,
 
   // An account that already has a connection keeps it, in whatever state,
   // until new credentials are stored.
-  Result<Statement> create = Statement::Prepare(
-      db,
+  Result<Statement> create = statements.Prepare(
       "INSERT INTO connections (account_id, state, reason, created_at, "
       "updated_at) VALUES (?1, 'pending', 'consent started', ?2, ?2) "
       "ON CONFLICT (account_id) DO NOTHING",
@@ -756,8 +646,8 @@ Status Store::CreatePendingConsent(std::string_view account_id,
     Connection row;
     row.id = sqlite3_last_insert_rowid(db);
     row.account_id = std::string(account_id);
-    Status audited = AppendAudit(db, row, "", ConnectionState::kPending, "",
-                                 "start", "consent started", now);
+    Status audited = AppendAudit(statements, row, "", ConnectionState::kPending,
+                                 "", "start", "consent started", now);
     if (!audited.ok()) return audited;
   }
 
@@ -767,8 +657,7 @@ Status Store::CreatePendingConsent(std::string_view account_id,
 Result<std::optional<PendingConsent>> Store::FindPendingConsent(
     std::string_view state_id) {
   const std::string subject = ConsentSubject(state_id);
-  Result<Statement> select = Statement::Prepare(
-      db_.get(),
+  Result<Statement> select = statements_->Prepare(
       "SELECT state_id, account_id, company_id, status, created_at, "
       "expires_at, outcome_code, outcome_message FROM pending_consents "
       "WHERE state_id = ?1",
@@ -802,16 +691,16 @@ Result<ClaimResult> Store::ClaimPendingConsent(std::string_view state_id,
       RequireNonEmpty(company_id, "company id", "ClaimPendingConsent");
   if (!valid.ok()) return valid;
   const std::string subject = ConsentSubject(state_id);
+  StatementCache& statements = *statements_;
   sqlite3* db = db_.get();
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
   // The status guard makes the claim exactly-once, because only one UPDATE
   // can move the row out of 'open'.
-  Result<Statement> claim = Statement::Prepare(
-      db,
+  Result<Statement> claim = statements.Prepare(
       "UPDATE pending_consents SET status = 'in_progress', company_id = ?1 "
       "WHERE state_id = ?2 AND status = 'open' AND expires_at > ?3",
       subject);
@@ -827,14 +716,11 @@ Result<ClaimResult> Store::ClaimPendingConsent(std::string_view state_id,
     return ClaimResult::kClaimed;
   }
 
-  Result<Statement> select = Statement::Prepare(
-      db, "SELECT status FROM pending_consents WHERE state_id = ?1", subject);
-  if (!select.ok()) return select.status();
-  select->BindText(1, state_id);
-  Result<bool> row = select->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return ClaimResult::kNotFound;
-  if (select->Text(0) != ConsentStatusName(ConsentStatus::kOpen)) {
+  Result<std::optional<std::string>> status =
+      ReadConsentStatusName(statements, state_id, subject);
+  if (!status.ok()) return status.status();
+  if (!status->has_value()) return ClaimResult::kNotFound;
+  if (**status != ConsentStatusName(ConsentStatus::kOpen)) {
     return ClaimResult::kAlreadyClaimed;
   }
   return ClaimResult::kExpired;
@@ -844,14 +730,14 @@ Status Store::FinishPendingConsent(std::string_view state_id, bool succeeded,
                                    std::string_view outcome_code,
                                    std::string_view outcome_message) {
   const std::string subject = ConsentSubject(state_id);
+  StatementCache& statements = *statements_;
   sqlite3* db = db_.get();
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
-  Result<Statement> finish = Statement::Prepare(
-      db,
+  Result<Statement> finish = statements.Prepare(
       "UPDATE pending_consents SET status = ?1, outcome_code = ?2, "
       "outcome_message = ?3 WHERE state_id = ?4 AND status = 'in_progress'",
       subject);
@@ -865,15 +751,12 @@ Status Store::FinishPendingConsent(std::string_view state_id, bool succeeded,
   if (!finished.ok()) return finished;
   if (sqlite3_changes(db) == 1) return transaction.Commit(subject);
 
-  Result<Statement> select = Statement::Prepare(
-      db, "SELECT status FROM pending_consents WHERE state_id = ?1", subject);
-  if (!select.ok()) return select.status();
-  select->BindText(1, state_id);
-  Result<bool> row = select->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return Status::Error(subject + " not found");
+  Result<std::optional<std::string>> status =
+      ReadConsentStatusName(statements, state_id, subject);
+  if (!status.ok()) return status.status();
+  if (!status->has_value()) return Status::Error(subject + " not found");
   return Status::Error("FinishPendingConsent failed for " + subject +
-                       ": status is " + Quote(select->Text(0)) +
+                       ": status is " + Quote(**status) +
                        ", but only a claimed (in_progress) consent can be "
                        "finished");
 }
@@ -882,30 +765,23 @@ Status Store::FinishPendingConsent(std::string_view state_id, bool succeeded,
 
 Result<std::optional<Connection>> Store::FindConnectionByAccount(
     std::string_view account_id) {
-  return ToConnection(LoadConnectionByAccount(db_.get(), account_id));
+  return ToConnection(LoadConnectionByAccount(*statements_, account_id));
 }
 
 Result<std::optional<Connection>> Store::FindConnectionByCompany(
     std::string_view company_id) {
-  return ToConnection(LoadConnectionByCompany(db_.get(), company_id));
+  return ToConnection(LoadConnectionByCompany(*statements_, company_id));
 }
 
 Result<std::optional<Connection>> Store::FindConnection(int64_t id) {
-  return ToConnection(LoadConnectionById(db_.get(), id));
+  return ToConnection(LoadConnectionById(*statements_, id));
 }
 
 Result<std::vector<Connection>> Store::ListConnections() {
-  Result<Statement> statement = Statement::Prepare(
-      db_.get(), std::string(kSelectConnection) + "ORDER BY id", "connections");
+  Result<Statement> statement = statements_->Prepare(
+      std::string(kSelectConnection) + "ORDER BY id", "connections");
   if (!statement.ok()) return statement.status();
-  Result<std::vector<ConnectionRow>> rows = ReadConnectionRows(*statement);
-  if (!rows.ok()) return rows.status();
-  std::vector<Connection> connections;
-  connections.reserve(rows->size());
-  for (ConnectionRow& row : *rows) {
-    connections.push_back(std::move(row.connection));
-  }
-  return connections;
+  return ReadConnections(*statement);
 }
 
 Result<int64_t> Store::StoreCredentials(
@@ -924,16 +800,17 @@ Result<int64_t> Store::StoreCredentials(
   if (reason.empty()) reason = "connected";
   const std::string subject = AccountSubject(account_id);
   const std::string company = CompanySubject(company_id);
+  StatementCache& statements = *statements_;
   sqlite3* db = db_.get();
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
   // A company belongs to at most one account. It can move away from an
   // account only once that account's connection is disconnected.
   Result<std::optional<ConnectionRow>> holder =
-      LoadConnectionByCompany(db, company_id);
+      LoadConnectionByCompany(statements, company_id);
   if (!holder.ok()) return holder.status();
   if (holder->has_value() && (*holder)->connection.account_id != account_id) {
     const Connection& other = (*holder)->connection;
@@ -943,8 +820,7 @@ Result<int64_t> Store::StoreCredentials(
           " is already linked to " + ConnectionSubject(other.id) +
           " of another account; disconnect that connection first");
     }
-    Result<Statement> release = Statement::Prepare(
-        db,
+    Result<Statement> release = statements.Prepare(
         "UPDATE connections SET company_id = NULL, updated_at = ?1 "
         "WHERE id = ?2",
         ConnectionSubject(other.id));
@@ -958,7 +834,7 @@ Result<int64_t> Store::StoreCredentials(
   // The row id is part of each sealed value's associated data, so the row
   // must exist before anything is sealed.
   Result<std::optional<ConnectionRow>> existing =
-      LoadConnectionByAccount(db, account_id);
+      LoadConnectionByAccount(statements, account_id);
   if (!existing.ok()) return existing.status();
   Connection before;
   std::string from_state;
@@ -966,8 +842,7 @@ Result<int64_t> Store::StoreCredentials(
     before = std::move((*existing)->connection);
     from_state = std::string(StateName(before.state));
   } else {
-    Result<Statement> insert = Statement::Prepare(
-        db,
+    Result<Statement> insert = statements.Prepare(
         "INSERT INTO connections (account_id, state, created_at, updated_at) "
         "VALUES (?1, 'pending', ?2, ?2)",
         subject);
@@ -997,8 +872,7 @@ Result<int64_t> Store::StoreCredentials(
 
   // Clearing the lease makes a renewal still running with the previous
   // credentials fail at CommitToken instead of overwriting the new token.
-  Result<Statement> update = Statement::Prepare(
-      db,
+  Result<Statement> update = statements.Prepare(
       "UPDATE connections SET company_id = ?1, state = 'connected', "
       "reason = ?2, updated_at = ?3, connected_since = ?3, "
       "token_expires_at = ?4, last_success_at = ?3, next_attempt_at = 0, "
@@ -1021,7 +895,7 @@ Result<int64_t> Store::StoreCredentials(
   // New credentials are always audited, even when the connection was
   // already connected with the same reason.
   Status audited =
-      AppendAudit(db, before, from_state, ConnectionState::kConnected,
+      AppendAudit(statements, before, from_state, ConnectionState::kConnected,
                   company_id, actor, reason, now);
   if (!audited.ok()) return audited;
 
@@ -1032,8 +906,7 @@ Result<int64_t> Store::StoreCredentials(
 
 Result<ConnectionSecrets> Store::ReadSecrets(int64_t connection_id) {
   const std::string subject = ConnectionSubject(connection_id);
-  Result<Statement> select = Statement::Prepare(
-      db_.get(),
+  Result<Statement> select = statements_->Prepare(
       "SELECT client_id_sealed, client_secret_sealed, access_token_sealed "
       "FROM connections WHERE id = ?1",
       subject);
@@ -1070,13 +943,13 @@ Status Store::SetState(int64_t connection_id, ConnectionState state,
                        std::string_view reason, std::string_view actor,
                        int64_t now) {
   const std::string subject = ConnectionSubject(connection_id);
-  sqlite3* db = db_.get();
+  StatementCache& statements = *statements_;
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
-  Result<ConnectionRow> row = LoadExistingConnection(db, connection_id);
+  Result<ConnectionRow> row = LoadExistingConnection(statements, connection_id);
   if (!row.ok()) return row.status();
   const Connection& before = row->connection;
   if (before.state == state && before.reason == reason) return Status::Ok();
@@ -1088,8 +961,7 @@ Status Store::SetState(int64_t connection_id, ConnectionState state,
                          " without stored credentials");
   }
 
-  Result<Statement> update = Statement::Prepare(
-      db,
+  Result<Statement> update = statements.Prepare(
       "UPDATE connections SET state = ?1, reason = ?2, updated_at = ?3 "
       "WHERE id = ?4",
       subject);
@@ -1101,7 +973,8 @@ Status Store::SetState(int64_t connection_id, ConnectionState state,
   Status updated = update->Run();
   if (!updated.ok()) return updated;
 
-  Status audited = AppendTransition(db, before, state, actor, reason, now);
+  Status audited =
+      AppendTransition(statements, before, state, actor, reason, now);
   if (!audited.ok()) return audited;
   return transaction.Commit(subject);
 }
@@ -1109,21 +982,20 @@ Status Store::SetState(int64_t connection_id, ConnectionState state,
 Status Store::Disconnect(int64_t connection_id, std::string_view reason,
                          std::string_view actor, int64_t now) {
   const std::string subject = ConnectionSubject(connection_id);
-  sqlite3* db = db_.get();
+  StatementCache& statements = *statements_;
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
-  Result<ConnectionRow> row = LoadExistingConnection(db, connection_id);
+  Result<ConnectionRow> row = LoadExistingConnection(statements, connection_id);
   if (!row.ok()) return row.status();
   const Connection& before = row->connection;
 
   // The company id stays, so that the operator still sees which company
   // this was. StoreCredentials clears it when another account connects the
   // same company.
-  Result<Statement> update = Statement::Prepare(
-      db,
+  Result<Statement> update = statements.Prepare(
       "UPDATE connections SET state = 'disconnected', reason = ?1, "
       "updated_at = ?2, token_expires_at = 0, next_attempt_at = 0, "
       "failure_count = 0, client_id_sealed = NULL, "
@@ -1140,7 +1012,7 @@ Status Store::Disconnect(int64_t connection_id, std::string_view reason,
   if (before.state != ConnectionState::kDisconnected ||
       before.reason != reason) {
     Status audited = AppendTransition(
-        db, before, ConnectionState::kDisconnected, actor, reason, now);
+        statements, before, ConnectionState::kDisconnected, actor, reason, now);
     if (!audited.ok()) return audited;
   }
   return transaction.Commit(subject);
@@ -1149,8 +1021,7 @@ Status Store::Disconnect(int64_t connection_id, std::string_view reason,
 // --- refresh --------------------------------------------------------------
 
 Result<std::vector<Connection>> Store::ListDue(int64_t now, int64_t margin_s) {
-  Result<Statement> statement = Statement::Prepare(
-      db_.get(),
+  Result<Statement> statement = statements_->Prepare(
       std::string(kSelectConnection) +
           "WHERE state IN ('connected', 'degraded') "
           "AND client_secret_sealed IS NOT NULL AND token_expires_at < ?1 "
@@ -1159,14 +1030,7 @@ Result<std::vector<Connection>> Store::ListDue(int64_t now, int64_t margin_s) {
   if (!statement.ok()) return statement.status();
   statement->BindInt(1, SaturatingAdd(now, margin_s));
   statement->BindInt(2, now);
-  Result<std::vector<ConnectionRow>> rows = ReadConnectionRows(*statement);
-  if (!rows.ok()) return rows.status();
-  std::vector<Connection> connections;
-  connections.reserve(rows->size());
-  for (ConnectionRow& row : *rows) {
-    connections.push_back(std::move(row.connection));
-  }
-  return connections;
+  return ReadConnections(*statement);
 }
 
 Result<bool> Store::AcquireLease(int64_t connection_id, std::string_view owner,
@@ -1179,14 +1043,14 @@ Result<bool> Store::AcquireLease(int64_t connection_id, std::string_view owner,
                          ": lease deadline " + std::to_string(deadline) +
                          " is not after now (" + std::to_string(now) + ")");
   }
+  StatementCache& statements = *statements_;
   sqlite3* db = db_.get();
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
-  Result<Statement> acquire = Statement::Prepare(
-      db,
+  Result<Statement> acquire = statements.Prepare(
       "UPDATE connections SET lease_owner = ?1, lease_deadline = ?2 "
       "WHERE id = ?3 AND (lease_owner IS NULL OR lease_deadline <= ?4 "
       "OR lease_owner = ?1)",
@@ -1205,15 +1069,14 @@ Result<bool> Store::AcquireLease(int64_t connection_id, std::string_view owner,
   }
 
   Result<std::optional<ConnectionRow>> row =
-      LoadConnectionById(db, connection_id);
+      LoadConnectionById(statements, connection_id);
   if (!row.ok()) return row.status();
   if (!row->has_value()) return Status::Error(subject + " not found");
   return false;
 }
 
 Status Store::ReleaseLease(int64_t connection_id, std::string_view owner) {
-  Result<Statement> release = Statement::Prepare(
-      db_.get(),
+  Result<Statement> release = statements_->Prepare(
       "UPDATE connections SET lease_owner = NULL, lease_deadline = 0 "
       "WHERE id = ?1 AND lease_owner = ?2",
       ConnectionSubject(connection_id));
@@ -1230,13 +1093,13 @@ Status Store::CommitToken(int64_t connection_id, std::string_view owner,
   Status valid = RequireNonEmpty(access_token.Reveal(), "access token", kCall);
   if (!valid.ok()) return valid;
   const std::string subject = ConnectionSubject(connection_id);
-  sqlite3* db = db_.get();
+  StatementCache& statements = *statements_;
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
-  Result<ConnectionRow> row = LoadExistingConnection(db, connection_id);
+  Result<ConnectionRow> row = LoadExistingConnection(statements, connection_id);
   if (!row.ok()) return row.status();
   Status leased = RequireLeaseOwner(*row, owner, kCall);
   if (!leased.ok()) return leased;
@@ -1254,8 +1117,7 @@ Status Store::CommitToken(int64_t connection_id, std::string_view owner,
   const ConnectionState state =
       recovers ? ConnectionState::kConnected : before.state;
   const std::string reason = recovers ? "token renewed" : before.reason;
-  Result<Statement> update = Statement::Prepare(
-      db,
+  Result<Statement> update = statements.Prepare(
       "UPDATE connections SET access_token_sealed = ?1, "
       "token_expires_at = ?2, last_success_at = ?3, updated_at = ?3, "
       "failure_count = 0, next_attempt_at = 0, state = ?4, reason = ?5, "
@@ -1273,7 +1135,7 @@ Status Store::CommitToken(int64_t connection_id, std::string_view owner,
 
   if (recovers) {
     Status audited =
-        AppendTransition(db, before, state, "refresh", reason, now);
+        AppendTransition(statements, before, state, "refresh", reason, now);
     if (!audited.ok()) return audited;
   }
   return transaction.Commit(subject);
@@ -1291,13 +1153,13 @@ Status Store::RecordFailure(int64_t connection_id, std::string_view owner,
                          " is not a failure state (use degraded, "
                          "needs_reintegration or disconnected)");
   }
-  sqlite3* db = db_.get();
+  StatementCache& statements = *statements_;
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
-  Result<ConnectionRow> row = LoadExistingConnection(db, connection_id);
+  Result<ConnectionRow> row = LoadExistingConnection(statements, connection_id);
   if (!row.ok()) return row.status();
   Status leased = RequireLeaseOwner(*row, owner, kCall);
   if (!leased.ok()) return leased;
@@ -1316,7 +1178,7 @@ Status Store::RecordFailure(int64_t connection_id, std::string_view owner,
           : "UPDATE connections SET state = ?1, reason = ?2, "
             "next_attempt_at = ?3, failure_count = ?4, updated_at = ?5, "
             "lease_owner = NULL, lease_deadline = 0 WHERE id = ?6";
-  Result<Statement> update = Statement::Prepare(db, sql, subject);
+  Result<Statement> update = statements.Prepare(sql, subject);
   if (!update.ok()) return update.status();
   update->BindText(1, StateName(state));
   update->BindText(2, reason);
@@ -1329,7 +1191,7 @@ Status Store::RecordFailure(int64_t connection_id, std::string_view owner,
 
   if (before.state != state || before.reason != reason) {
     Status audited =
-        AppendTransition(db, before, state, "refresh", reason, now);
+        AppendTransition(statements, before, state, "refresh", reason, now);
     if (!audited.ok()) return audited;
   }
   return transaction.Commit(subject);
@@ -1339,8 +1201,7 @@ Status Store::RecordFailure(int64_t connection_id, std::string_view owner,
 
 Result<std::vector<AuditEntry>> Store::ListAudit(int64_t connection_id,
                                                  int64_t limit) {
-  Result<Statement> select = Statement::Prepare(
-      db_.get(),
+  Result<Statement> select = statements_->Prepare(
       "SELECT id, at, connection_id, account_id, company_id, from_state, "
       "to_state, actor, reason FROM audit_log "
       "WHERE ?1 = 0 OR connection_id = ?1 ORDER BY id DESC LIMIT ?2",
@@ -1373,9 +1234,9 @@ Result<int64_t> Store::Reseal(const KeyRing* new_keys) {
   if (new_keys == nullptr) {
     return Status::Error("Reseal failed: no key ring given");
   }
-  sqlite3* db = db_.get();
+  StatementCache& statements = *statements_;
 
-  Transaction transaction(db);
+  Transaction transaction(statements);
   Status begun = transaction.Begin(subject);
   if (!begun.ok()) return begun;
 
@@ -1399,11 +1260,10 @@ Result<int64_t> Store::Reseal(const KeyRing* new_keys) {
 
   // All values are read before the first update, so that the updates never
   // run under an open cursor over the same table.
-  Result<Statement> select =
-      Statement::Prepare(db,
-                         "SELECT id, client_id_sealed, client_secret_sealed, "
-                         "access_token_sealed FROM connections ORDER BY id",
-                         subject);
+  Result<Statement> select = statements.Prepare(
+      "SELECT id, client_id_sealed, client_secret_sealed, "
+      "access_token_sealed FROM connections ORDER BY id",
+      subject);
   if (!select.ok()) return select.status();
   std::vector<SealedValue> values;
   while (true) {
@@ -1442,8 +1302,8 @@ Result<int64_t> Store::Reseal(const KeyRing* new_keys) {
                                             column.name, plaintext->Reveal());
     if (!sealed.ok()) return sealed.status();
 
-    Result<Statement> update = Statement::Prepare(
-        db, column.update_sql, ConnectionSubject(value.connection_id));
+    Result<Statement> update = statements.Prepare(
+        column.update_sql, ConnectionSubject(value.connection_id));
     if (!update.ok()) return update.status();
     update->BindText(1, *sealed);
     update->BindInt(2, value.connection_id);

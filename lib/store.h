@@ -10,8 +10,9 @@
 // plain text.
 //
 // Times are unix seconds passed in by the caller, so tests control the
-// clock. A Store is not thread-safe; open one per thread. Several
-// processes may share one database file.
+// clock. A Store is not thread-safe; open one per thread. Each Store keeps
+// its prepared statements for reuse, so use one Store for many calls rather
+// than opening one per call. Several processes may share one database file.
 
 #ifndef SRCONNECT_LIB_STORE_H_
 #define SRCONNECT_LIB_STORE_H_
@@ -30,6 +31,8 @@
 struct sqlite3;
 
 namespace srconnect {
+
+class StatementCache;
 
 enum class ConnectionState {
   kPending,             // consent started, no credentials yet
@@ -230,9 +233,13 @@ class Store {
   struct DbCloser {
     void operator()(sqlite3* db) const;
   };
-  Store(std::unique_ptr<sqlite3, DbCloser> db, const KeyRing* keys);
+  Store(std::unique_ptr<sqlite3, DbCloser> db,
+        std::unique_ptr<StatementCache> statements, const KeyRing* keys);
 
+  // Declared after db_, so the cached statements are finalized before the
+  // connection is closed.
   std::unique_ptr<sqlite3, DbCloser> db_;
+  std::unique_ptr<StatementCache> statements_;
   const KeyRing* keys_;
 };
 

@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -23,6 +24,7 @@
 
 #include "crypto.h"
 #include "secret.h"
+#include "sqlite_statement.h"
 #include "status.h"
 #include "store.h"
 
@@ -175,6 +177,52 @@ int64_t QueryInt(sqlite3* db, const std::string& sql,
   BOOST_TEST_REQUIRE(sqlite3_step(statement.get()) == SQLITE_ROW,
                      sqlite3_errmsg(db));
   return sqlite3_column_int64(statement.get(), 0);
+}
+
+struct DatabaseCloser {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using DatabasePtr = std::unique_ptr<sqlite3, DatabaseCloser>;
+
+// Opens `path` on a connection of its own. It has no busy timeout, so a
+// call that would wait for another connection returns at once.
+DatabasePtr OpenRaw(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  DatabasePtr db(raw);
+  BOOST_TEST_REQUIRE(rc == SQLITE_OK, sqlite3_errstr(rc));
+  return db;
+}
+
+// Returns the prepared statements of `db` whose SQL text contains
+// `fragment`, or all of them for an empty fragment.
+std::vector<sqlite3_stmt*> PreparedStatements(sqlite3* db,
+                                              std::string_view fragment = "") {
+  std::vector<sqlite3_stmt*> statements;
+  for (sqlite3_stmt* statement = sqlite3_next_stmt(db, nullptr);
+       statement != nullptr; statement = sqlite3_next_stmt(db, statement)) {
+    const char* sql = sqlite3_sql(statement);
+    if (sql != nullptr &&
+        std::string_view(sql).find(fragment) != std::string_view::npos) {
+      statements.push_back(statement);
+    }
+  }
+  return statements;
+}
+
+// Returns the one prepared statement of `db` whose SQL contains `fragment`.
+sqlite3_stmt* OnlyStatement(sqlite3* db, std::string_view fragment) {
+  const std::vector<sqlite3_stmt*> statements =
+      PreparedStatements(db, fragment);
+  BOOST_TEST_REQUIRE(statements.size() == 1u, fragment);
+  return statements.front();
+}
+
+// Returns how often `statement` ran: each run is one or more steps followed
+// by a reset.
+int RunCount(sqlite3_stmt* statement) {
+  return sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_RUN, 0);
 }
 
 int64_t CountAudit(Store& store, int64_t connection_id) {
@@ -1262,6 +1310,251 @@ BOOST_AUTO_TEST_CASE(reseal_failure_changes_nothing) {
   Result<std::string> key_id = KeyRing::KeyIdOf(sealed);
   BOOST_TEST_REQUIRE(key_id.ok(), key_id.error());
   BOOST_TEST(*key_id == fixture.keys.current_key_id());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(statement_cache)
+
+// A fragment of the SQL text of each statement on the renewal path.
+constexpr std::string_view kRenewalSql[] = {
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "lease_deadline FROM connections WHERE id = ?1",
+    "SET lease_owner = ?1, lease_deadline = ?2 ",
+    "SELECT client_id_sealed, client_secret_sealed, access_token_sealed ",
+    "SET access_token_sealed = ?1, ",
+    "SET state = ?1, reason = ?2, next_attempt_at = ?3, ",
+    "SET lease_owner = NULL, lease_deadline = 0 WHERE id = ?1 AND ",
+    "INSERT INTO audit_log ",
+};
+constexpr std::string_view kAcquireLeaseSql =
+    "SET lease_owner = ?1, lease_deadline = ?2 ";
+
+// Makes the store calls of the renewal path for connection `id`: read the
+// row, take the lease, let a second owner find it taken, open the secrets,
+// store a new token (or, with `fail`, record a failure), then take and
+// release the lease again.
+void Renew(Store& store, int64_t id, int64_t now, bool fail) {
+  MustFind(store, id);
+  Result<bool> leased = store.AcquireLease(id, "refresh-a", now, now + 60);
+  BOOST_TEST_REQUIRE(leased.ok(), leased.error());
+  BOOST_TEST_REQUIRE(*leased);
+  Result<bool> contended = store.AcquireLease(id, "refresh-b", now, now + 60);
+  BOOST_TEST_REQUIRE(contended.ok(), contended.error());
+  BOOST_TEST_REQUIRE(!*contended);
+  MustReadSecrets(store, id);
+
+  if (fail) {
+    Status recorded = store.RecordFailure(
+        id, "refresh-a", ConnectionState::kDegraded, "timeout", now + 30, now);
+    BOOST_TEST_REQUIRE(recorded.ok(), recorded.message());
+  } else {
+    Status committed = store.CommitToken(
+        id, "refresh-a", Secret("access-token-" + std::to_string(now)),
+        now + 3600, now);
+    BOOST_TEST_REQUIRE(committed.ok(), committed.message());
+  }
+
+  leased = store.AcquireLease(id, "refresh-a", now, now + 60);
+  BOOST_TEST_REQUIRE(leased.ok(), leased.error());
+  BOOST_TEST_REQUIRE(*leased);
+  Status released = store.ReleaseLease(id, "refresh-a");
+  BOOST_TEST_REQUIRE(released.ok(), released.message());
+}
+
+BOOST_AUTO_TEST_CASE(renewals_reuse_prepared_statements) {
+  constexpr int kConnections = 20;
+  constexpr int kRounds = 10;
+  StoreFixture fixture;
+  Store& store = *fixture.store;
+  std::vector<int64_t> ids;
+  for (int i = 0; i < kConnections; ++i) {
+    const std::string suffix = std::to_string(i);
+    ids.push_back(fixture.Connect("acct-" + suffix, "C" + suffix));
+  }
+  for (int64_t id : ids) Renew(store, id, 2000, true);
+  for (int64_t id : ids) Renew(store, id, 2100, false);
+  const size_t prepared = PreparedStatements(fixture.db()).size();
+  sqlite3_stmt* acquire = OnlyStatement(fixture.db(), kAcquireLeaseSql);
+  const int acquire_runs = RunCount(acquire);
+
+  for (int round = 1; round <= kRounds; ++round) {
+    for (int64_t id : ids) Renew(store, id, 2100 + round * 100, round % 2 == 1);
+  }
+
+  BOOST_TEST(PreparedStatements(fixture.db()).size() == prepared);
+  for (std::string_view sql : kRenewalSql) {
+    BOOST_TEST(PreparedStatements(fixture.db(), sql).size() == 1u, sql);
+  }
+  BOOST_TEST(OnlyStatement(fixture.db(), kAcquireLeaseSql) == acquire);
+  // Three AcquireLease calls per renewal.
+  BOOST_TEST(RunCount(acquire) == acquire_runs + 3 * kRounds * kConnections);
+}
+
+BOOST_AUTO_TEST_CASE(reads_see_other_connections_commits) {
+  StoreFixture fixture;
+  Store& store = *fixture.store;
+  const int64_t id = fixture.Connect("acct-1", "C1", 1000, 4600);
+  std::unique_ptr<Store> other = OpenStore(fixture.path, &fixture.keys);
+
+  // ReadSecrets stops on its one row. Unless that statement is reset, this
+  // connection keeps reading from the snapshot the statement started.
+  MustReadSecrets(store, id);
+  Result<bool> leased = other->AcquireLease(id, "refresh-b", 2000, 2060);
+  BOOST_TEST_REQUIRE(leased.ok(), leased.error());
+  BOOST_TEST_REQUIRE(*leased);
+  Status committed = other->CommitToken(
+      id, "refresh-b", Secret("access-token-renewed"), 9000, 2000);
+  BOOST_TEST_REQUIRE(committed.ok(), committed.message());
+  Result<int64_t> added = other->StoreCredentials(
+      "acct-2", "C2", "client-id-C2", Secret("client-secret-C2"), Secret(), 0,
+      2000, "callback", "connected");
+  BOOST_TEST_REQUIRE(added.ok(), added.error());
+
+  BOOST_TEST(MustFind(store, id).token_expires_at == 9000);
+  Result<std::vector<Connection>> connections = store.ListConnections();
+  BOOST_TEST_REQUIRE(connections.ok(), connections.error());
+  BOOST_TEST(connections->size() == 2u);
+  BOOST_TEST(MustReadSecrets(store, id).access_token.Reveal() ==
+             "access-token-renewed");
+}
+
+BOOST_AUTO_TEST_CASE(failed_step_leaves_statement_usable) {
+  constexpr std::string_view kInsertConsentSql =
+      "INSERT INTO pending_consents ";
+  StoreFixture fixture;
+  Store& store = *fixture.store;
+  BOOST_TEST_REQUIRE(
+      store.CreatePendingConsent("acct-1", StateId(1), 1000, 1600).ok());
+  sqlite3_stmt* insert = OnlyStatement(fixture.db(), kInsertConsentSql);
+  const size_t prepared = PreparedStatements(fixture.db()).size();
+
+  Status duplicate =
+      store.CreatePendingConsent("acct-2", StateId(1), 1000, 1600);
+  BOOST_TEST_REQUIRE(!duplicate.ok());
+  BOOST_TEST(duplicate.message() ==
+             "sqlite3_step failed for consent \"5a7e0000\": UNIQUE "
+             "constraint failed: pending_consents.state_id");
+
+  Status next = store.CreatePendingConsent("acct-2", StateId(2), 1000, 1600);
+  BOOST_TEST_REQUIRE(next.ok(), next.message());
+  BOOST_TEST(OnlyStatement(fixture.db(), kInsertConsentSql) == insert);
+  BOOST_TEST(RunCount(insert) == 3);
+  BOOST_TEST(PreparedStatements(fixture.db()).size() == prepared);
+  Result<std::optional<PendingConsent>> consent =
+      store.FindPendingConsent(StateId(2));
+  BOOST_TEST_REQUIRE(consent.ok(), consent.error());
+  BOOST_TEST_REQUIRE(consent->has_value());
+  BOOST_TEST((*consent)->account_id == "acct-2");
+}
+
+BOOST_AUTO_TEST_CASE(reads_leave_checkpoint_unblocked) {
+  StoreFixture fixture;
+  Store& store = *fixture.store;
+  const int64_t id = fixture.Connect("acct-1", "C1");
+  BOOST_TEST_REQUIRE(
+      store.CreatePendingConsent("acct-2", StateId(2), 1000, 1600).ok());
+
+  // Each of these reads stops on its one row.
+  MustReadSecrets(store, id);
+  BOOST_TEST_REQUIRE(store.FindPendingConsent(StateId(2)).ok());
+  BOOST_TEST_REQUIRE(store.SchemaVersion().ok());
+
+  // A reader left on an older snapshot keeps the checkpoint from copying
+  // this write's WAL frames into the database file.
+  std::unique_ptr<Store> other = OpenStore(fixture.path, &fixture.keys);
+  BOOST_TEST_REQUIRE(
+      other->CreatePendingConsent("acct-3", StateId(3), 1000, 1600).ok());
+
+  DatabasePtr checkpointer = OpenRaw(fixture.path);
+  StatementPtr checkpoint =
+      PrepareRaw(checkpointer.get(), "PRAGMA wal_checkpoint(TRUNCATE)", {});
+  BOOST_TEST_REQUIRE(sqlite3_step(checkpoint.get()) == SQLITE_ROW);
+  // The first column is 1 when a reader blocked the checkpoint.
+  BOOST_TEST(sqlite3_column_int64(checkpoint.get(), 0) == 0);
+  BOOST_TEST(std::filesystem::file_size(fixture.path + "-wal") == 0u);
+}
+
+// Borrows "SELECT ?1" from `cache`, binds `value` unless it is nullopt, and
+// steps to the one row.
+Statement SelectParameter(StatementCache& cache, std::string subject,
+                          std::optional<int64_t> value) {
+  Result<Statement> statement = cache.Prepare("SELECT ?1", std::move(subject));
+  BOOST_TEST_REQUIRE(statement.ok(), statement.error());
+  if (value.has_value()) statement->BindInt(1, *value);
+  Result<bool> row = statement->Step();
+  BOOST_TEST_REQUIRE(row.ok(), row.error());
+  BOOST_TEST_REQUIRE(*row);
+  return std::move(*statement);
+}
+
+BOOST_AUTO_TEST_CASE(lends_one_off_statement_while_busy) {
+  DatabasePtr db = OpenRaw(":memory:");
+  StatementCache cache(db.get());
+  {
+    Statement outer = SelectParameter(cache, "outer", 1);
+    Statement inner = SelectParameter(cache, "inner", 2);
+    BOOST_TEST(inner.Int(0) == 2);
+    BOOST_TEST(outer.Int(0) == 1);
+    BOOST_TEST(cache.size() == 1u);
+    BOOST_TEST(PreparedStatements(db.get()).size() == 2u);
+  }
+
+  // The one-off statement is finalized and the cached one is free again.
+  BOOST_TEST(PreparedStatements(db.get()).size() == 1u);
+  Statement again = SelectParameter(cache, "again", 3);
+  BOOST_TEST(again.Int(0) == 3);
+  BOOST_TEST(PreparedStatements(db.get()).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(release_clears_bindings) {
+  DatabasePtr db = OpenRaw(":memory:");
+  StatementCache cache(db.get());
+  {
+    Statement first = SelectParameter(cache, "first", 7);
+    BOOST_TEST(first.Int(0) == 7);
+  }
+
+  Statement second = SelectParameter(cache, "second", std::nullopt);
+  BOOST_TEST(second.IsNull(0));
+}
+
+BOOST_AUTO_TEST_CASE(prepare_error_names_call_and_subject) {
+  DatabasePtr db = OpenRaw(":memory:");
+  StatementCache cache(db.get());
+
+  Result<Statement> invalid = cache.Prepare("SELECT FROM", "connection 7");
+  BOOST_TEST_REQUIRE(!invalid.ok());
+  BOOST_TEST(invalid.error() ==
+             "sqlite3_prepare_v3 failed for connection 7: near \"FROM\": "
+             "syntax error");
+  BOOST_TEST(cache.size() == 0u);
+
+  Result<Statement> empty = cache.Prepare("-- no statement", "connection 7");
+  BOOST_TEST_REQUIRE(!empty.ok());
+  BOOST_TEST(empty.error() ==
+             "sqlite3_prepare_v3 failed for connection 7: the SQL text "
+             "contains no statement");
+  BOOST_TEST(cache.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(destructor_finalizes_statements) {
+  sqlite3* raw = nullptr;
+  BOOST_TEST_REQUIRE(sqlite3_open(":memory:", &raw) == SQLITE_OK);
+  {
+    StatementCache cache(raw);
+    BOOST_TEST_REQUIRE(Execute(cache, "CREATE TABLE t (x)", "table t").ok());
+    BOOST_TEST_REQUIRE(
+        Execute(cache, "INSERT INTO t VALUES (1)", "table t").ok());
+    BOOST_TEST(cache.size() == 2u);
+  }
+
+  BOOST_TEST(sqlite3_next_stmt(raw, nullptr) == nullptr);
+  // sqlite3_close, unlike sqlite3_close_v2, fails while statements remain.
+  const int rc = sqlite3_close(raw);
+  BOOST_TEST(rc == SQLITE_OK);
+  if (rc != SQLITE_OK) sqlite3_close_v2(raw);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
