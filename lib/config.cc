@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 #include <yaml-cpp/yaml.h>
 
+#include "http_client.h"
 #include "log.h"
 
 namespace srconnect {
@@ -706,11 +707,15 @@ void ConfigParser::CheckRulesAcrossKeys(const Config& config) {
   const SmartRecruitersConfig& sr = config.smartrecruiters;
   const RefreshConfig& refresh = config.refresh;
 
-  const int64_t http_call_ms = sr.connect_timeout_ms + sr.read_timeout_ms;
+  HttpClientOptions http;
+  http.connect_timeout_ms = sr.connect_timeout_ms;
+  http.read_timeout_ms = sr.read_timeout_ms;
+  const int64_t http_call_ms = LongestCallMs(http);
   if (refresh.lease_s * 1000 <= http_call_ms) {
     Fail(
-        "key \"refresh.lease_s\" must be greater than "
-        "smartrecruiters.connect_timeout_ms + read_timeout_ms (" +
+        "key \"refresh.lease_s\" must be greater than the longest token "
+        "request, smartrecruiters.connect_timeout_ms + read_timeout_ms + "
+        "a retry window of min(1000, read_timeout_ms / 10) (" +
         std::to_string(http_call_ms) + " ms), got " +
         std::to_string(refresh.lease_s) +
         " s. The lease on a company's renewal must outlive one HTTP call, "

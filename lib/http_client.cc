@@ -1,5 +1,6 @@
 #include "http_client.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -202,9 +203,10 @@ std::optional<HttpResult> CheckTarget(const HttpClientOptions& options,
 
 struct Exchange {
   HttpResult result;
-  // True when the request failed before any response arrived, so the
-  // server may never have seen it.
-  bool no_response = false;
+  // True when the request failed with a connection error before the
+  // response's status line and headers arrived, within the retry window.
+  // Only then may the request go out once more.
+  bool may_retry = false;
   // True when the server asked to close the connection after this response.
   bool server_closes = false;
 };
@@ -227,6 +229,14 @@ Exchange SendWith(httplib::ClientImpl& client, const HttpClientOptions& options,
     request.headers.emplace("Content-Type", std::string(content_type));
     request.body = std::string(body);
   }
+
+  // Set once the status line and headers are read; a failure after that
+  // is never retried.
+  bool headers_read = false;
+  request.response_handler = [&](const httplib::Response&) {
+    headers_read = true;
+    return true;
+  };
 
   // The receiver stores the body, so that its size can be capped.
   std::string response_body;
@@ -259,7 +269,9 @@ Exchange SendWith(httplib::ClientImpl& client, const HttpClientOptions& options,
     const TransportError transport =
         Classify(error, elapsed, options.read_timeout_ms);
     exchange.result = Failure(transport, DescribeError(error, transport));
-    exchange.no_response = transport == TransportError::kConnect;
+    exchange.may_retry = transport == TransportError::kConnect &&
+                         !headers_read &&
+                         elapsed.count() <= RetryWindowMs(options);
     return exchange;
   }
 
@@ -295,6 +307,15 @@ HttpResult SendOnce(const HttpClientOptions& options, std::string_view method,
 }
 
 }  // namespace
+
+int64_t RetryWindowMs(const HttpClientOptions& options) {
+  return std::min<int64_t>(1000, options.read_timeout_ms / 10);
+}
+
+int64_t LongestCallMs(const HttpClientOptions& options) {
+  return RetryWindowMs(options) + options.connect_timeout_ms +
+         options.read_timeout_ms;
+}
 
 HttpResult SendHttpRequest(const HttpClientOptions& options,
                            std::string_view method, std::string_view path,
@@ -352,9 +373,11 @@ HttpResult HttpConnection::Send(std::string_view method, std::string_view path,
       // The connection's state is unknown after a failure: never reuse it.
       state_->client.reset();
       // A server may close a kept connection at the moment a request goes
-      // out on it. Callers only send requests that are safe to repeat, so
-      // one more try on a new connection is allowed.
-      if (!reused || !exchange.no_response || attempt > 0) {
+      // out on it, which fails at once. Callers only send requests that are
+      // safe to repeat, so one more try on a new connection is allowed. A
+      // slower failure is not retried, which keeps the whole call within
+      // LongestCallMs().
+      if (!reused || !exchange.may_retry || attempt > 0) {
         return std::move(exchange.result);
       }
     }

@@ -25,10 +25,11 @@ struct HttpClientOptions {
 
 enum class TransportError {
   kNone,
-  kConnect,   // refused, unreachable, reset before a response
+  kConnect,   // refused, unreachable, closed or reset before the
+              // response was complete, or the request could not be sent
   kTimeout,   // connect or read timed out
   kTls,       // handshake or certificate verification failed
-  kOther,     // bad URL, read error mid-body, ...
+  kOther,     // bad URL, body over the size cap, ...
 };
 
 struct HttpResult {
@@ -49,15 +50,26 @@ HttpResult SendHttpRequest(const HttpClientOptions& options,
                            std::string_view body,
                            std::string_view bearer_token);
 
+// How soon a request on a reused connection must fail for HttpConnection to
+// send it once more: min(1000 ms, read timeout / 10). A server that closed
+// an idle kept connection makes the request fail at once.
+int64_t RetryWindowMs(const HttpClientOptions& options);
+
+// Longest one HttpConnection::Send() or SendHttpRequest() can take, not
+// counting a peer that trickles bytes (see the NOTE in http_client.cc):
+// the retry window, then a connect and a read timeout.
+int64_t LongestCallMs(const HttpClientOptions& options);
+
 // A connection to one base URL that stays open between requests (HTTP/1.1
 // keep-alive), so that a caller sending many requests to one host pays the
 // TCP and TLS handshakes once instead of per request.
 //
 // A server may close an idle connection at any time. When a request on a
-// reused connection fails before any response arrives, Send() opens a new
-// connection and sends the request once more, so only send requests that
-// are safe to repeat. After any failure the connection is dropped and the
-// next request opens a new one.
+// reused connection fails with a connection error before the response's
+// headers arrive, and within RetryWindowMs(), Send() opens a new connection
+// and sends the request once more, so only send requests that are safe to
+// repeat. Timeouts are never retried. After any failure the connection is
+// dropped and the next request opens a new one.
 //
 // Not thread-safe: one HttpConnection per thread.
 class HttpConnection {

@@ -106,8 +106,11 @@ TokenHandOut AfterBusy(Store& store, const SmartRecruitersClient& client,
     return out;
   }
 
-  // NOTE: this wait (up to lease_s) holds one of the refresh.handout_threads
-  // responder threads. While every thread waits, further hand-outs of the
+  // NOTE: this wait (up to lease_s) and the renewal that may follow it (up
+  // to LongestCallMs() of the token request) hold one of the
+  // refresh.handout_threads responder threads, for about 81 s at most with
+  // the default settings. nginx/srconnect.conf sets fastcgi_read_timeout to
+  // 120 s to cover that. While every thread waits, further hand-outs of the
   // same process wait in the socket's listen queue.
   Result<Connection> latest =
       WaitForLeaseHolder(store, before, options.lease_s);

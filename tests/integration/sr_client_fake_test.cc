@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <optional>
@@ -472,9 +473,121 @@ BOOST_AUTO_TEST_CASE(first_request_is_not_retried) {
   BOOST_TEST(PeerPorts(lines).size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(slow_failure_is_not_retried) {
+  // The client's read timeout is 5000 ms, so its retry window is 500 ms.
+  BOOST_TEST_REQUIRE(MasterToken().ok());
+  fake.AddFault(
+      {{"endpoint", "token"}, {"drop", true}, {"latency_ms", 800}, {"count", 1}});
+
+  const auto token = MasterToken();
+  BOOST_TEST_REQUIRE(!token.ok());
+  BOOST_TEST(OutcomeName(token.outcome()) == "transient");
+  const std::vector<json> lines = LoggedRequests(fake, "token", 3);
+  BOOST_TEST(lines.size() == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
+// A server on a loopback socket that answers the first request on a
+// connection in full, with keep-alive, and every later request on it with
+// headers and only part of the body before closing. Counts the requests.
+class TruncatingServer {
+ public:
+  TruncatingServer() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    BOOST_TEST_REQUIRE(listener_ >= 0);
+    sockaddr_in address = {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_TEST_REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address),
+                              sizeof(address)) == 0);
+    socklen_t length = sizeof(address);
+    BOOST_TEST_REQUIRE(::getsockname(listener_,
+                                     reinterpret_cast<sockaddr*>(&address),
+                                     &length) == 0);
+    port_ = ntohs(address.sin_port);
+    BOOST_TEST_REQUIRE(::listen(listener_, 8) == 0);
+    thread_ = std::thread([this] { Serve(); });
+  }
+
+  ~TruncatingServer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    thread_.join();
+  }
+
+  int port() const { return port_; }
+  int requests() const { return requests_.load(); }
+
+ private:
+  static constexpr char kBody[] =
+      R"({"access_token":"AT","token_type":"bearer","expires_in":1800})";
+
+  void Serve() {
+    while (true) {
+      const int connection = ::accept(listener_, nullptr, nullptr);
+      if (connection < 0) return;
+      timeval timeout = {5, 0};
+      ::setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout,
+                   sizeof(timeout));
+      for (int on_connection = 0; ReadRequest(connection); ++on_connection) {
+        ++requests_;
+        const std::string body = kBody;
+        const std::string head = "HTTP/1.1 200 OK\r\n"
+                                 "Content-Type: application/json\r\n"
+                                 "Content-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n";
+        const std::string reply =
+            on_connection == 0 ? head + body : head + body.substr(0, 5);
+        if (::send(connection, reply.data(), reply.size(), MSG_NOSIGNAL) < 0 ||
+            on_connection > 0) {
+          break;
+        }
+      }
+      ::close(connection);
+    }
+  }
+
+  // Reads one request (headers and a Content-Length body); false at EOF.
+  static bool ReadRequest(int connection) {
+    std::string data;
+    char buffer[4096];
+    size_t header_end = std::string::npos;
+    while (true) {
+      header_end = data.find("\r\n\r\n");
+      if (header_end != std::string::npos) {
+        const size_t at = data.find("Content-Length: ");
+        const size_t length =
+            at == std::string::npos ? 0 : std::stoul(data.substr(at + 16));
+        if (data.size() >= header_end + 4 + length) return true;
+      }
+      const ssize_t got = ::recv(connection, buffer, sizeof(buffer), 0);
+      if (got <= 0) return false;
+      data.append(buffer, static_cast<size_t>(got));
+    }
+  }
+
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
 BOOST_AUTO_TEST_SUITE(transport)
+
+BOOST_AUTO_TEST_CASE(failure_after_headers_is_not_retried) {
+  TruncatingServer server;
+  const SmartRecruitersClient client(
+      ClientConfig("http://127.0.0.1:" + std::to_string(server.port())));
+  const Secret secret("test-secret");
+
+  BOOST_TEST_REQUIRE(client.RequestToken("client-1", secret).ok());
+  const auto truncated = client.RequestToken("client-1", secret);
+  BOOST_TEST_REQUIRE(!truncated.ok());
+  BOOST_TEST(OutcomeName(truncated.outcome()) == "transient");
+  // The truncated response came after its headers: no second try.
+  BOOST_TEST(server.requests() == 2);
+}
 
 BOOST_AUTO_TEST_CASE(closed_port_is_transient) {
   const SmartRecruitersClient client(

@@ -709,26 +709,30 @@ BOOST_AUTO_TEST_CASE(accepts_upper_limits) {
 }
 
 BOOST_AUTO_TEST_CASE(rejects_lease_shorter_than_http_call) {
-  // Defaults: 5000 ms connect + 15000 ms read, so the lease must exceed 20 s.
-  const std::string error = ParseError(WithKey("refresh", "lease_s: 20"));
+  // Defaults: 5000 ms connect + 15000 ms read + a 1000 ms retry window, so
+  // the lease must exceed 21 s.
+  const std::string error = ParseError(WithKey("refresh", "lease_s: 21"));
   BOOST_TEST(error.starts_with(
                  "test.yaml: key \"refresh.lease_s\" must be greater than "
-                 "smartrecruiters.connect_timeout_ms + read_timeout_ms "
-                 "(20000 ms), got 20 s."),
+                 "the longest token request, "
+                 "smartrecruiters.connect_timeout_ms + read_timeout_ms + a "
+                 "retry window of min(1000, read_timeout_ms / 10) "
+                 "(21000 ms), got 21 s."),
              error);
   BOOST_TEST(Contains(error, "must outlive one HTTP call"), error);
 
-  const Config config = ParseValid(WithKey("refresh", "lease_s: 21"));
-  BOOST_TEST(config.refresh.lease_s == 21);
+  const Config config = ParseValid(WithKey("refresh", "lease_s: 22"));
+  BOOST_TEST(config.refresh.lease_s == 22);
 }
 
 BOOST_AUTO_TEST_CASE(rounds_lease_limit_up_to_whole_second) {
-  // 2500 ms of timeouts: a 2 s lease ends before the call, 3 s outlives it.
+  // 2500 ms of timeouts and a 150 ms retry window: a 2 s lease ends before
+  // the call, 3 s outlives it.
   std::string text = WithKey("smartrecruiters", "connect_timeout_ms: 1000");
   text = Replace(text, "  connect_timeout_ms: 1000\n",
                  "  connect_timeout_ms: 1000\n  read_timeout_ms: 1500\n");
   const std::string too_short = text + "refresh:\n  lease_s: 2\n";
-  BOOST_TEST(Contains(ParseError(too_short), "(2500 ms), got 2 s"));
+  BOOST_TEST(Contains(ParseError(too_short), "(2650 ms), got 2 s"));
 
   const Config config = ParseValid(text + "refresh:\n  lease_s: 3\n");
   BOOST_TEST(config.refresh.lease_s == 3);
