@@ -2,12 +2,10 @@
 
 #include <arpa/inet.h>
 #include <fcgiapp.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +16,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -47,15 +46,6 @@ constexpr size_t kStreamChunkBytes = 64 * 1024;
 // Lines about rejected requests written per minute before the rest are
 // only counted.
 constexpr int kMaxRejectionLinesPerMinute = 20;
-
-// Set by the SIGTERM handler and read by the responder threads. Both
-// atomics are lock-free, which makes them safe to use in a signal handler.
-std::atomic<bool> stop_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-// Write end of the pipe that wakes the thread running RunFastCgi, or -1.
-std::atomic<int> wake_fd{-1};
-static_assert(std::atomic<int>::is_always_lock_free);
 
 bool IsControl(char c) {
   const auto byte = static_cast<unsigned char>(c);
@@ -328,48 +318,20 @@ class RejectionLog {
   int suppressed_ = 0;
 };
 
-// Writes one byte to the wake pipe. Async-signal-safe. A write that fails
-// because the pipe is full is ignored, because the bytes already in it
-// wake the reader.
-void WakeSupervisor() {
-  const int fd = wake_fd.load();
-  if (fd < 0) return;
-  const char byte = 1;
-  if (::write(fd, &byte, 1) < 0) return;
+// strerror_r comes in two variants: the XSI one returns 0 and fills the
+// buffer, the GNU one returns the text. These pick the text from either.
+[[maybe_unused]] const char* StrerrorText(int result, const char* buffer) {
+  return result == 0 ? buffer : "unknown error";
+}
+[[maybe_unused]] const char* StrerrorText(const char* result,
+                                          const char* /*buffer*/) {
+  return result;
 }
 
-// Runs for a SIGTERM sent to the process and for the ones that RunFastCgi
-// sends to each responder thread while it stops them.
-void HandleStopSignal(int /*signal*/) {
-  const int saved_errno = errno;
-  stop_requested.store(true);
-  FCGX_ShutdownPending();
-  WakeSupervisor();
-  errno = saved_errno;
-}
-
-Status InstallStopHandler() {
-  struct sigaction action = {};
-  action.sa_handler = HandleStopSignal;
-  sigemptyset(&action.sa_mask);
-  // No SA_RESTART, because the accept(2) inside FCGX_Accept_r must return
-  // EINTR for libfcgi to check for the pending shutdown.
-  action.sa_flags = 0;
-  if (sigaction(SIGTERM, &action, nullptr) != 0) {
-    return Status::Error(std::string("sigaction(SIGTERM) failed: ") +
-                         std::strerror(errno));
-  }
-  return Status::Ok();
-}
-
-// Blocks or unblocks SIGTERM for this thread. A SIGTERM is held back while a
-// request is served, because libfcgi 2.4.2 does not retry a read(2) or
-// write(2) that a signal interrupts, and that request would fail.
-void SetStopSignalBlocked(bool blocked) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
+// Returns the text of errno value `code`. Thread-safe, unlike strerror.
+std::string ErrnoText(int code) {
+  char buffer[256] = {};
+  return StrerrorText(strerror_r(code, buffer, sizeof(buffer)), buffer);
 }
 
 bool IsListeningSocket(int fd) {
@@ -382,7 +344,7 @@ bool IsListeningSocket(int fd) {
 // Returns the text for a libfcgi error code: an errno value when positive,
 // a FastCGI protocol error when negative.
 std::string LibFcgiErrorText(int code) {
-  if (code > 0) return std::strerror(code);
+  if (code > 0) return ErrnoText(code);
   return "FastCGI protocol error " + std::to_string(code);
 }
 
@@ -819,8 +781,7 @@ void AdoptSocketActivationListener() {
   }
   if (IsListeningSocket(STDIN_FILENO) || !IsListeningSocket(3)) return;
   if (::dup2(3, STDIN_FILENO) < 0) {
-    LogError(std::string("dup2 of the activated socket failed: ") +
-             std::strerror(errno));
+    LogError("dup2 of the activated socket failed: " + ErrnoText(errno));
     return;
   }
   ::close(3);
@@ -831,9 +792,10 @@ void AdoptSocketActivationListener() {
 
 namespace {
 
-// Interval at which RunFastCgi sends SIGTERM again to responder threads
-// that have not stopped yet.
-constexpr int kStopSignalIntervalMs = 100;
+// Receive timeout set on the listening socket, so that accept(2) inside
+// FCGX_Accept_r returns EAGAIN this often and the responder threads check
+// the stop flag. It is also the step of the signal wait in RunFastCgi.
+constexpr int kStopCheckIntervalMs = 200;
 
 // One responder thread: its handler, its FastCGI request and its result.
 struct Responder {
@@ -847,45 +809,43 @@ struct Responder {
 
 using Responders = std::vector<std::unique_ptr<Responder>>;
 
-// The pipe that the SIGTERM handler and finishing responder threads write
-// to, so that the thread running RunFastCgi can sleep in poll(2).
-class WakePipe {
- public:
-  WakePipe() = default;
-  ~WakePipe() {
-    wake_fd.store(-1);
-    if (read_fd_ >= 0) ::close(read_fd_);
-    if (write_fd_ >= 0) ::close(write_fd_);
-  }
-  WakePipe(const WakePipe&) = delete;
-  WakePipe& operator=(const WakePipe&) = delete;
-
-  Status Open() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-      return Status::Error(std::string("pipe2 failed: ") +
-                           std::strerror(errno));
-    }
-    read_fd_ = fds[0];
-    write_fd_ = fds[1];
-    wake_fd.store(write_fd_);
-    return Status::Ok();
-  }
-
-  // Waits at most `timeout_ms` (-1 for no limit) for a byte, then empties
-  // the pipe.
-  void Wait(int timeout_ms) {
-    pollfd entry = {read_fd_, POLLIN, 0};
-    if (::poll(&entry, 1, timeout_ms) <= 0) return;
-    char buffer[64];
-    while (::read(read_fd_, buffer, sizeof(buffer)) > 0) {
-    }
-  }
-
- private:
-  int read_fd_ = -1;
-  int write_fd_ = -1;
+// State shared by every responder thread. Outlives the threads.
+struct ResponderContext {
+  RequestLimits limits;
+  RejectionLog rejection_log;
+  // Set by the thread running RunFastCgi when the threads are to stop.
+  std::atomic<bool> stop_requested{false};
+  // True when fd 0 is a TCP listener, whose accepted sockets inherit its
+  // receive timeout.
+  bool listener_is_tcp = false;
 };
+
+// Returns SIGTERM and SIGINT, the signals that stop RunFastCgi.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+Status SetReceiveTimeout(int fd, int timeout_ms) {
+  const timeval timeout = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) !=
+      0) {
+    return Status::Error("setsockopt(SO_RCVTIMEO) on fd " + std::to_string(fd) +
+                         " failed: " + ErrnoText(errno));
+  }
+  return Status::Ok();
+}
+
+// Returns true when `fd` is an AF_INET or AF_INET6 socket.
+bool IsTcpSocket(int fd) {
+  int domain = 0;
+  socklen_t size = sizeof(domain);
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0) return false;
+  return domain == AF_INET || domain == AF_INET6;
+}
 
 // Calls `make_handler` for each thread. Returns the responders, not yet
 // started, or what failed.
@@ -912,15 +872,19 @@ Result<Responders> MakeResponders(int thread_count,
   return responders;
 }
 
-// Accepts and serves requests until SIGTERM or an accept error. Runs on the
-// responder's own thread, which starts with SIGTERM blocked.
-void RunResponder(Responder& responder, const RequestLimits& limits,
-                  RejectionLog& rejection_log) {
-  SetStopSignalBlocked(false);
-  while (!stop_requested.load()) {
+// Accepts and serves requests until the stop flag is set or accept fails.
+// Runs on the responder's own thread with SIGTERM and SIGINT blocked,
+// because libfcgi 2.4.2 (Debian 12) drops the connection, or loops forever
+// on a closed descriptor, when a signal interrupts one of its system calls.
+void RunResponder(Responder& responder, ResponderContext& context) {
+  while (!context.stop_requested.load()) {
     const int accepted = FCGX_Accept_r(&responder.request);
+    // accept(2) timed out on the listener's receive timeout, or a signal
+    // other than the blocked ones interrupted it.
+    if (accepted == -EAGAIN || accepted == -EWOULDBLOCK || accepted == -EINTR) {
+      continue;
+    }
     if (accepted < 0) {
-      if (stop_requested.load()) break;
       // FCGX_Accept_r returns -errno, or -9999 when errno was not set.
       LogError("FCGX_Accept_r failed in responder thread " +
                std::to_string(responder.index) + ": " +
@@ -929,28 +893,33 @@ void RunResponder(Responder& responder, const RequestLimits& limits,
       responder.exit_code = 1;
       break;
     }
-    SetStopSignalBlocked(true);
-    ServeRequest(responder.request, limits, responder.handler, rejection_log);
+    // NOTE: a TCP connection inherits the listener's receive timeout, and
+    // libfcgi reads its params inside FCGX_Accept_r, before this point. A
+    // peer that pauses longer than kStopCheckIntervalMs within the params
+    // is disconnected. Unix sockets, as deployed, inherit no timeout.
+    if (context.listener_is_tcp) {
+      if (Status cleared = SetReceiveTimeout(responder.request.ipcFd, 0);
+          !cleared.ok()) {
+        LogWarning(cleared.message());
+      }
+    }
+    ServeRequest(responder.request, context.limits, responder.handler,
+                 context.rejection_log);
     FCGX_Finish_r(&responder.request);
-    SetStopSignalBlocked(false);
   }
 
-  SetStopSignalBlocked(true);
   FCGX_Free(&responder.request, 1);
   responder.finished.store(true);
-  WakeSupervisor();
 }
 
 // Starts one thread per responder. On failure, returns the error and
 // leaves the threads that did start in `responders`.
-Status StartResponders(Responders& responders, const RequestLimits& limits,
-                       RejectionLog& rejection_log) {
+Status StartResponders(Responders& responders, ResponderContext& context) {
   for (size_t i = 0; i < responders.size(); ++i) {
     Responder& responder = *responders[i];
     try {
       responder.thread =
-          std::thread(RunResponder, std::ref(responder), std::cref(limits),
-                      std::ref(rejection_log));
+          std::thread(RunResponder, std::ref(responder), std::ref(context));
     } catch (const std::system_error& error) {
       responders.resize(i);
       return Status::Error("starting responder thread " + std::to_string(i) +
@@ -960,48 +929,39 @@ Status StartResponders(Responders& responders, const RequestLimits& limits,
   return Status::Ok();
 }
 
-// Stops every responder thread and joins it. A thread blocked in accept(2)
-// stops when a SIGTERM sent to it interrupts the call. The signal is sent
-// again every kStopSignalIntervalMs, because one that arrives after
-// libfcgi checked for a pending shutdown but before accept(2) blocks is
-// lost. A thread serving a request has SIGTERM blocked and stops after
-// that request.
-void StopResponders(Responders& responders, WakePipe& wake_pipe) {
-  stop_requested.store(true);
-  FCGX_ShutdownPending();
-  while (true) {
-    bool all_finished = true;
-    for (const std::unique_ptr<Responder>& responder : responders) {
-      if (responder->finished.load()) continue;
-      all_finished = false;
-      ::pthread_kill(responder->thread.native_handle(), SIGTERM);
-    }
-    if (all_finished) break;
-    wake_pipe.Wait(kStopSignalIntervalMs);
-  }
+// Sets the stop flag and joins every responder thread. A thread waiting
+// for a connection sees the flag within kStopCheckIntervalMs, when accept
+// times out. A thread serving a request, or reading one inside
+// FCGX_Accept_r, first finishes it and sends the response.
+void StopResponders(Responders& responders, ResponderContext& context) {
+  context.stop_requested.store(true);
   for (const std::unique_ptr<Responder>& responder : responders) {
     responder->thread.join();
   }
 }
 
-// Sleeps until SIGTERM or until a responder thread ends by itself after an
-// accept error, then stops every thread. Returns the process exit code.
-int SuperviseResponders(Responders& responders, WakePipe& wake_pipe) {
+// Waits until SIGTERM or SIGINT arrives or a responder thread ends by
+// itself after an accept error. Returns the signal number, 0 when a thread
+// ended, or -1 when sigtimedwait fails. REQUIRES: the stop signals are
+// blocked in every thread.
+int WaitForStop(const Responders& responders) {
+  const sigset_t stop_signals = StopSignals();
+  const timespec step = {0, kStopCheckIntervalMs * 1000L * 1000L};
   auto any_finished = [&responders] {
     return std::any_of(responders.begin(), responders.end(),
                        [](const std::unique_ptr<Responder>& responder) {
                          return responder->finished.load();
                        });
   };
-  while (!stop_requested.load() && !any_finished()) wake_pipe.Wait(-1);
-  StopResponders(responders, wake_pipe);
-
-  const bool failed =
-      std::any_of(responders.begin(), responders.end(),
-                  [](const std::unique_ptr<Responder>& responder) {
-                    return responder->exit_code != 0;
-                  });
-  return failed ? 1 : 0;
+  while (!any_finished()) {
+    const int signal = sigtimedwait(&stop_signals, nullptr, &step);
+    if (signal > 0) return signal;
+    if (errno != EAGAIN && errno != EINTR) {
+      LogError("sigtimedwait failed: " + ErrnoText(errno));
+      return -1;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -1018,11 +978,21 @@ int RunFastCgi(const RequestLimits& limits, int thread_count,
              "; expected 1 to " + std::to_string(kMaxFastCgiThreads));
     return 1;
   }
+  // Blocked before make_handler runs, so that every thread started from
+  // here on inherits the mask and only sigtimedwait below takes them.
+  const sigset_t stop_signals = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   AdoptSocketActivationListener();
   if (!IsListeningSocket(STDIN_FILENO)) {
     LogError(
         "fd 0 is not a listening socket; start the program with systemd "
         "socket activation (StandardInput=socket) or spawn-fcgi");
+    return 1;
+  }
+  if (Status set = SetReceiveTimeout(STDIN_FILENO, kStopCheckIntervalMs);
+      !set.ok()) {
+    LogError(set.message());
     return 1;
   }
   if (FCGX_Init() != 0) {
@@ -1034,34 +1004,30 @@ int RunFastCgi(const RequestLimits& limits, int thread_count,
     LogError(responders.error());
     return 1;
   }
-  WakePipe wake_pipe;
-  if (Status opened = wake_pipe.Open(); !opened.ok()) {
-    LogError(opened.message());
-    return 1;
-  }
-  if (Status installed = InstallStopHandler(); !installed.ok()) {
-    LogError(installed.message());
-    return 1;
-  }
 
-  // The threads inherit this blocked SIGTERM and unblock it while they
-  // wait in accept(2), so the process's SIGTERM interrupts one of them,
-  // never this thread.
-  SetStopSignalBlocked(true);
-  RejectionLog rejection_log;
-  if (Status started = StartResponders(*responders, limits, rejection_log);
-      !started.ok()) {
+  ResponderContext context;
+  context.limits = limits;
+  context.listener_is_tcp = IsTcpSocket(STDIN_FILENO);
+  if (Status started = StartResponders(*responders, context); !started.ok()) {
     LogError(started.message());
-    StopResponders(*responders, wake_pipe);
+    StopResponders(*responders, context);
     return 1;
   }
   LogInfo("accepting FastCGI requests on fd 0 with " +
           std::to_string(thread_count) +
           (thread_count == 1 ? " thread" : " threads"));
 
-  const int exit_code = SuperviseResponders(*responders, wake_pipe);
-  if (exit_code == 0) LogInfo("stopped on SIGTERM");
-  return exit_code;
+  const int signal = WaitForStop(*responders);
+  StopResponders(*responders, context);
+  const bool failed =
+      signal < 0 ||
+      std::any_of(responders->begin(), responders->end(),
+                  [](const std::unique_ptr<Responder>& responder) {
+                    return responder->exit_code != 0;
+                  });
+  if (failed || signal == 0) return 1;
+  LogInfo(signal == SIGINT ? "stopped on SIGINT" : "stopped on SIGTERM");
+  return 0;
 }
 
 }  // namespace srconnect

@@ -146,7 +146,7 @@ using RequestHandlerFactory =
 inline constexpr int kMaxFastCgiThreads = 256;
 
 // Accepts requests on fd 0 with one responder thread, one request at a
-// time, until the process is asked to stop (SIGTERM) or accept fails. The
+// time, until the process receives SIGTERM or SIGINT or accept fails. The
 // same as RunFastCgi(limits, 1, ...) with `handler` as the only handler.
 int RunFastCgi(const RequestLimits& limits, const RequestHandler& handler);
 
@@ -166,10 +166,27 @@ int RunFastCgi(const RequestLimits& limits, const RequestHandler& handler);
 // exception escaping a handler gets a 500 response for that request only
 // and is logged with the request path.
 //
-// On SIGTERM every thread finishes the request it is serving and stops.
-// Returns the process exit code: 0 after SIGTERM, 1 when fd 0 is not a
-// listening socket, the start fails, or accept fails in any thread (the
-// other threads are then stopped as on SIGTERM).
+// SIGTERM and SIGINT are blocked in the calling thread before
+// `make_handler` runs, so every thread started later inherits the block,
+// and they stay blocked after RunFastCgi returns. Threads started before
+// the call must block them too, or such a signal kills the process. The
+// calling thread takes them with sigtimedwait(2), so neither interrupts a
+// system call inside libfcgi. The listener gets a 200 ms SO_RCVTIMEO, so
+// that a thread waiting in accept(2) checks for the stop that often. A
+// connection accepted on a TCP listener inherits that timeout until its
+// FastCGI params are read.
+//
+// On SIGTERM or SIGINT every thread finishes the request it is serving,
+// or is reading inside libfcgi, sends the response and stops. A client
+// that stalls in the middle of its FastCGI request keeps its thread busy,
+// and delays the exit, until it sends the rest or closes the connection.
+// libfcgi 2.4.2 closes a new unix-socket connection that sends nothing
+// for 2 s.
+//
+// Returns the process exit code: 0 after SIGTERM or SIGINT, 1 when fd 0 is
+// not a listening socket, the start fails, or accept fails in any thread
+// (the other threads are then stopped as on SIGTERM). May be called again
+// after it returns.
 int RunFastCgi(const RequestLimits& limits, int thread_count,
                const RequestHandlerFactory& make_handler);
 
