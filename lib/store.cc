@@ -1086,6 +1086,17 @@ Status Store::ReleaseLease(int64_t connection_id, std::string_view owner) {
   return release->Run();
 }
 
+Result<std::optional<int64_t>> Store::LeaseDeadline(int64_t connection_id) {
+  Result<std::optional<ConnectionRow>> row =
+      LoadConnectionById(*statements_, connection_id);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) {
+    return Status::Error(ConnectionSubject(connection_id) + " not found");
+  }
+  if ((*row)->lease_owner.empty()) return std::optional<int64_t>();
+  return std::optional<int64_t>((*row)->lease_deadline);
+}
+
 Status Store::CommitToken(int64_t connection_id, std::string_view owner,
                           const Secret& access_token, int64_t token_expires_at,
                           int64_t now) {

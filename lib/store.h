@@ -199,6 +199,11 @@ class Store {
   // Releases the lease if `owner` still holds it; otherwise does nothing.
   Status ReleaseLease(int64_t connection_id, std::string_view owner);
 
+  // Returns the deadline of the connection's lease, or nothing when no
+  // owner holds it (never taken, released, or cleared by a commit). A
+  // deadline in the past means the owner stopped without releasing it.
+  Result<std::optional<int64_t>> LeaseDeadline(int64_t connection_id);
+
   // Stores a renewed token, clears failures, returns a degraded connection
   // to kConnected and releases the lease, in one transaction. Fails without
   // change when `owner` no longer holds the lease.

@@ -68,28 +68,40 @@ TokenHandOut Unavailable(TokenHandOut out, const Connection& connection,
   return out;
 }
 
-// Polls the row until the lease holder stores a result or `lease_s` ends.
-// Returns the last row read.
-Result<Connection> WaitForLeaseHolder(Store& store, const Connection& before,
-                                      int64_t lease_s) {
+struct LeaseWait {
+  Connection latest;  // the last row read
+  // True when the holder released its lease or stored a result. False
+  // when the lease ran out while held, which means the holder most likely
+  // died, or when the wait reached `lease_s`.
+  bool holder_finished = false;
+};
+
+// Polls the row until the lease holder releases its lease (a commit of a
+// token or a failure clears it) or `lease_s` ends. A renewal that stored
+// the same expiry second as before is seen by its release, not by the row.
+Result<LeaseWait> WaitForLeaseHolder(Store& store, const Connection& before,
+                                     int64_t lease_s) {
   const auto end = SteadyClock::now() + std::chrono::seconds(lease_s);
-  Connection latest = before;
+  LeaseWait wait;
+  wait.latest = before;
   while (SteadyClock::now() < end) {
     std::this_thread::sleep_for(kLeasePollInterval);
+    Result<std::optional<int64_t>> deadline = store.LeaseDeadline(before.id);
+    if (!deadline.ok()) return deadline.status();
     Result<std::optional<Connection>> row = store.FindConnection(before.id);
     if (!row.ok()) return row.status();
     if (!row->has_value()) {
       return Status::Error("connection " + std::to_string(before.id) +
                            " was deleted during the renewal");
     }
-    latest = **row;
-    const bool changed = latest.token_expires_at != before.token_expires_at ||
-                         latest.state != before.state ||
-                         latest.failure_count != before.failure_count ||
-                         latest.next_attempt_at != before.next_attempt_at;
-    if (changed) return latest;
+    wait.latest = **row;
+    if (!deadline->has_value()) {
+      wait.holder_finished = true;
+      return wait;
+    }
+    if (**deadline <= NowUnix()) return wait;
   }
-  return latest;
+  return wait;
 }
 
 TokenHandOut AfterRenewal(Store& store, const SmartRecruitersClient& client,
@@ -112,19 +124,17 @@ TokenHandOut AfterBusy(Store& store, const SmartRecruitersClient& client,
   // the default settings. nginx/srconnect.conf sets fastcgi_read_timeout to
   // 120 s to cover that. While every thread waits, further hand-outs of the
   // same process wait in the socket's listen queue.
-  Result<Connection> latest =
-      WaitForLeaseHolder(store, before, options.lease_s);
-  if (!latest.ok()) {
+  Result<LeaseWait> wait = WaitForLeaseHolder(store, before, options.lease_s);
+  if (!wait.ok()) {
     out.status = HandOutStatus::kInternalError;
-    out.reason = latest.error();
+    out.reason = wait.error();
     return out;
   }
-  const bool unchanged = latest->token_expires_at == before.token_expires_at &&
-                         latest->state == before.state;
-  if (unchanged) {
-    // The holder neither stored a token nor a failure before its lease
-    // ended, so it most likely died; try once more ourselves. A second
-    // kBusy is not waited for again.
+  const Connection* latest = &wait->latest;
+  if (!wait->holder_finished) {
+    // The holder's lease ran out without a result, so it most likely
+    // died; try once more ourselves. A second kBusy is not waited for
+    // again.
     RenewResult retry =
         RenewConnection(store, client, before.id, owner, NowUnix(), options);
     if (retry.outcome != RenewOutcome::kBusy) {

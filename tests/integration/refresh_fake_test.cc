@@ -669,6 +669,42 @@ BOOST_AUTO_TEST_CASE(waits_for_lease_holder) {
   BOOST_TEST(env.TokenRequestsReceived(company.client_id) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(sees_renewal_with_same_expiry) {
+  // A token with less than kHandOutMinLifetimeS left makes the hand-out
+  // wait for the lease holder. The holder stores a new token with the same
+  // expiry second, as a renewal within the same second as the last one
+  // does, so only the released lease shows that it finished.
+  RefreshEnv env;
+  const int64_t now = NowUnix();
+  const int64_t expires_at = now + 30;
+  const SeededCompany company = env.Seed(1, "SAME-", expires_at).at(0);
+  const std::string other = "other-host:1:w0";
+  Result<bool> taken =
+      env.store().AcquireLease(company.connection_id, other, now, now + 10);
+  BOOST_REQUIRE(taken.ok());
+  BOOST_REQUIRE(*taken);
+
+  std::thread holder([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    Result<std::unique_ptr<Store>> store = env.app().OpenStore();
+    if (!store.ok()) return;
+    (void)(*store)->CommitToken(company.connection_id, other,
+                                Secret("same-second-token"), expires_at,
+                                NowUnix());
+  });
+  const SmartRecruitersClient client(env.app().config.smartrecruiters);
+  const HttpResponse response =
+      HandleRefreshRequest(TokenRequest(company.company_id), env.store(),
+                           client, env.app().config.refresh);
+  holder.join();
+
+  BOOST_TEST(response.status == 200);
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  BOOST_TEST(body.at("access_token") == "same-second-token");
+  // A wait that missed the release would renew once more itself.
+  BOOST_TEST(env.TokenRequestsReceived(company.client_id) == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // --- the token hand-out, through FastCGI ------------------------------------
