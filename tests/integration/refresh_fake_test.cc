@@ -637,31 +637,42 @@ BOOST_AUTO_TEST_CASE(keeps_old_token_on_transient_failure) {
   BOOST_TEST(StateName(env.Row(company.company_id).state) == "degraded");
 }
 
-BOOST_AUTO_TEST_CASE(waits_for_lease_holder) {
-  RefreshEnv env;
+// Takes the lease of `company` for another owner, asks for a token while
+// that owner holds it, and has the owner commit `token` with `expires_at`
+// 500 ms later from its own Store (a Store is not thread-safe). Returns the
+// hand-out's response.
+HttpResponse HandOutWhileOtherOwnerCommits(RefreshEnv& env,
+                                           const SeededCompany& company,
+                                           const std::string& token,
+                                           int64_t expires_at) {
   const int64_t now = NowUnix();
-  const SeededCompany company = env.Seed(1, "WAIT-", now - 1).at(0);
   const std::string other = "other-host:1:w0";
   Result<bool> taken =
       env.store().AcquireLease(company.connection_id, other, now, now + 10);
   BOOST_REQUIRE(taken.ok());
   BOOST_REQUIRE(*taken);
 
-  // The other owner stores its token while the hand-out waits; it needs its
-  // own Store, because a Store is not thread-safe.
   std::thread holder([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     Result<std::unique_ptr<Store>> store = env.app().OpenStore();
     if (!store.ok()) return;
-    (void)(*store)->CommitToken(company.connection_id, other,
-                                Secret("token-from-other-owner"),
-                                NowUnix() + 1800, NowUnix());
+    (void)(*store)->CommitToken(company.connection_id, other, Secret(token),
+                                expires_at, NowUnix());
   });
   const SmartRecruitersClient client(env.app().config.smartrecruiters);
   const HttpResponse response =
       HandleRefreshRequest(TokenRequest(company.company_id), env.store(),
                            client, env.app().config.refresh);
   holder.join();
+  return response;
+}
+
+BOOST_AUTO_TEST_CASE(waits_for_lease_holder) {
+  RefreshEnv env;
+  const SeededCompany company = env.Seed(1, "WAIT-", NowUnix() - 1).at(0);
+
+  const HttpResponse response = HandOutWhileOtherOwnerCommits(
+      env, company, "token-from-other-owner", NowUnix() + 1800);
 
   BOOST_TEST(response.status == 200);
   const nlohmann::json body = nlohmann::json::parse(response.body);
@@ -675,28 +686,11 @@ BOOST_AUTO_TEST_CASE(sees_renewal_with_same_expiry) {
   // expiry second, as a renewal within the same second as the last one
   // does, so only the released lease shows that it finished.
   RefreshEnv env;
-  const int64_t now = NowUnix();
-  const int64_t expires_at = now + 30;
+  const int64_t expires_at = NowUnix() + 30;
   const SeededCompany company = env.Seed(1, "SAME-", expires_at).at(0);
-  const std::string other = "other-host:1:w0";
-  Result<bool> taken =
-      env.store().AcquireLease(company.connection_id, other, now, now + 10);
-  BOOST_REQUIRE(taken.ok());
-  BOOST_REQUIRE(*taken);
 
-  std::thread holder([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    Result<std::unique_ptr<Store>> store = env.app().OpenStore();
-    if (!store.ok()) return;
-    (void)(*store)->CommitToken(company.connection_id, other,
-                                Secret("same-second-token"), expires_at,
-                                NowUnix());
-  });
-  const SmartRecruitersClient client(env.app().config.smartrecruiters);
-  const HttpResponse response =
-      HandleRefreshRequest(TokenRequest(company.company_id), env.store(),
-                           client, env.app().config.refresh);
-  holder.join();
+  const HttpResponse response = HandOutWhileOtherOwnerCommits(
+      env, company, "same-second-token", expires_at);
 
   BOOST_TEST(response.status == 200);
   const nlohmann::json body = nlohmann::json::parse(response.body);
