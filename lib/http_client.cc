@@ -13,6 +13,8 @@
 
 #include <httplib.h>
 
+#include "log.h"
+
 namespace srconnect {
 namespace {
 
@@ -143,14 +145,29 @@ TransportError Classify(httplib::Error error, std::chrono::milliseconds elapsed,
   }
 }
 
-std::string DescribeError(httplib::Error error, TransportError transport) {
+// Returns "host:port", with brackets around an IPv6 literal.
+std::string Authority(const ParsedUrl& url) {
+  const bool ipv6 = url.host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + url.host + "]" : url.host) + ":" +
+         std::to_string(url.port);
+}
+
+// Describes a failed exchange with the peer's address and, for a timeout,
+// the limit that ran out, so that a log line says where to look.
+std::string DescribeError(httplib::Error error, TransportError transport,
+                          const HttpClientOptions& options,
+                          const ParsedUrl& url) {
   std::string text = httplib::to_string(error);
   if (error == httplib::Error::Read) {
     text += transport == TransportError::kTimeout
-                ? ": no response within the read timeout"
+                ? ": no response within the read timeout of " +
+                      std::to_string(options.read_timeout_ms) + " ms"
                 : ": connection closed before a complete response";
+  } else if (error == httplib::Error::ConnectionTimeout) {
+    text += ": no connection within the connect timeout of " +
+            std::to_string(options.connect_timeout_ms) + " ms";
   }
-  return text;
+  return text + ", peer " + Authority(url);
 }
 
 std::unique_ptr<httplib::ClientImpl> MakeClient(
@@ -268,7 +285,8 @@ Exchange SendWith(httplib::ClientImpl& client, const HttpClientOptions& options,
     }
     const TransportError transport =
         Classify(error, elapsed, options.read_timeout_ms);
-    exchange.result = Failure(transport, DescribeError(error, transport));
+    exchange.result =
+        Failure(transport, DescribeError(error, transport, options, url));
     exchange.may_retry = transport == TransportError::kConnect &&
                          !headers_read &&
                          elapsed.count() <= RetryWindowMs(options);
@@ -380,6 +398,9 @@ HttpResult HttpConnection::Send(std::string_view method, std::string_view path,
       if (!reused || !exchange.may_retry || attempt > 0) {
         return std::move(exchange.result);
       }
+      LogInfo(std::string(method) + " " + std::string(path) +
+              " failed on a kept connection (" + exchange.result.error_text +
+              "); sending it once more on a new connection");
     }
   } catch (const std::exception& e) {
     state_->client.reset();

@@ -22,6 +22,7 @@
 #include "secret.h"
 #include "sr_client.h"
 #include "support/fake_smartrecruiters.h"
+#include "support/stderr_capture.h"
 #include "support/temp_dir.h"
 #include "support/tls.h"
 
@@ -431,8 +432,19 @@ BOOST_AUTO_TEST_CASE(closed_kept_connection_is_retried_once) {
   BOOST_TEST_REQUIRE(MasterToken().ok());
   fake.AddFault({{"endpoint", "token"}, {"drop", true}, {"count", 1}});
 
-  const auto token = MasterToken();
+  std::optional<CallResult<AccessToken>> second;
+  std::string log;
+  {
+    testing::StderrCapture capture;
+    second.emplace(MasterToken());
+    log = capture.Text();
+  }
+  const CallResult<AccessToken>& token = *second;
   BOOST_TEST_REQUIRE(token.ok(), token.error().message);
+  // The retry is logged, with the failure that caused it.
+  BOOST_TEST(log.find("POST /identity/oauth/token failed on a kept "
+                      "connection (") != std::string::npos,
+             log);
   const std::vector<json> lines = LoggedRequests(fake, "token", 3);
   BOOST_TEST_REQUIRE(lines.size() == 3u);
   // The fake may log the dropped request after the retry, so the last two
@@ -590,14 +602,20 @@ BOOST_AUTO_TEST_CASE(failure_after_headers_is_not_retried) {
 }
 
 BOOST_AUTO_TEST_CASE(closed_port_is_transient) {
+  const int port = ClosedPort();
   const SmartRecruitersClient client(
-      ClientConfig("http://127.0.0.1:" + std::to_string(ClosedPort())));
+      ClientConfig("http://127.0.0.1:" + std::to_string(port)));
   const auto result = client.RequestToken("cc-123", Secret("secret-value"));
   BOOST_TEST_REQUIRE(!result.ok());
   BOOST_TEST(OutcomeName(result.outcome()) == "transient");
   BOOST_TEST(result.error().http_status == 0);
   BOOST_TEST(result.error().message.find("connection failed") !=
              std::string::npos);
+  // The message names the peer, so that a log line says where to look.
+  BOOST_TEST(result.error().message.find("peer 127.0.0.1:" +
+                                         std::to_string(port)) !=
+                 std::string::npos,
+             result.error().message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
