@@ -39,9 +39,14 @@ std::string ActionFor(const std::optional<Connection>& connection) {
   return "reintegrate";
 }
 
+// True when the connection holds a token that has not expired at `now`.
+bool HasValidToken(const Connection& connection, int64_t now) {
+  return connection.token_expires_at > now;
+}
+
 HttpResponse JsonStatus(const std::string& account_id,
                         const std::optional<Connection>& connection,
-                        int64_t margin_s) {
+                        int64_t margin_s, int64_t now) {
   nlohmann::json body = {{"account_id", account_id},
                          {"action", ActionFor(connection)}};
   if (!connection) {
@@ -54,13 +59,14 @@ HttpResponse JsonStatus(const std::string& account_id,
   body["company_id"] = connection->company_id;
   body["connected_since"] = connection->connected_since;
   body["token_expires_at"] = connection->token_expires_at;
+  body["token_valid"] = HasValidToken(*connection, now);
   body["last_success_at"] = connection->last_success_at;
   body["next_renewal_at"] = NextRenewalAt(*connection, margin_s);
   return HttpResponse::Json(200, body.dump() + "\n");
 }
 
 void DescribeState(const App& app, const std::optional<Connection>& connection,
-                   Page& page) {
+                   int64_t now, Page& page) {
   const std::string& product = app.config.partner.app_name;
   if (!connection) {
     page.headline = product + " is not connected to SmartRecruiters";
@@ -76,6 +82,18 @@ void DescribeState(const App& app, const std::optional<Connection>& connection,
                          "before it expires."};
       return;
     case ConnectionState::kDegraded:
+      if (!HasValidToken(*connection, now)) {
+        page.tone = "error";
+        page.headline = product + " cannot reach SmartRecruiters right now";
+        page.paragraphs = {
+            "The access token expired and renewing it failed: " +
+                connection->reason + ".",
+            "srconnect keeps retrying. Until a renewal succeeds, " + product +
+                " cannot read or change SmartRecruiters data for this "
+                "company. Nothing needs to be done in SmartRecruiters; if "
+                "this lasts, contact your administrator."};
+        return;
+      }
       page.headline = product + " is connected, with renewal problems";
       page.paragraphs = {
           "The last token renewal failed: " + connection->reason + ".",
@@ -115,7 +133,7 @@ HttpResponse HtmlStatus(const App& app, const std::string& account_id,
                         int64_t now) {
   Page page;
   page.title = "SmartRecruiters connection";
-  DescribeState(app, connection, page);
+  DescribeState(app, connection, now, page);
 
   std::vector<std::pair<std::string, std::string>> rows = {
       {"Account", account_id}};
@@ -126,10 +144,16 @@ HttpResponse HtmlStatus(const App& app, const std::string& account_id,
                     connection->company_id.empty() ? "none"
                                                    : connection->company_id});
     rows.push_back({"Connected since", FormatTime(connection->connected_since)});
-    rows.push_back({"Token expires", FormatTime(connection->token_expires_at)});
+    std::string expires = FormatTime(connection->token_expires_at);
+    if (connection->token_expires_at != 0 && !HasValidToken(*connection, now)) {
+      expires += " (expired)";
+    }
+    rows.push_back({"Token expires", expires});
     rows.push_back({"Last renewal", FormatTime(connection->last_success_at)});
-    rows.push_back(
-        {"Next renewal", FormatTime(NextRenewalAt(*connection, margin_s))});
+    const int64_t next_renewal = NextRenewalAt(*connection, margin_s);
+    rows.push_back({"Next renewal", next_renewal != 0 && next_renewal <= now
+                                        ? "due now, at the next refresh run"
+                                        : FormatTime(next_renewal)});
   }
   page.body_html = RenderTable(rows);
 
@@ -186,7 +210,8 @@ HttpResponse HandleStatus(const App& app, Store& store,
                                    "try again in a minute\n");
   }
   if (WantsJson(request)) {
-    return JsonStatus(*account, *connection, app.config.refresh.margin_s);
+    return JsonStatus(*account, *connection, app.config.refresh.margin_s,
+                      now);
   }
   return HtmlStatus(app, *account, *connection, now);
 }

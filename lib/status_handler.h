@@ -3,7 +3,9 @@
 //
 // JSON fields: account_id, state, reason, company_id, connected_since,
 // token_expires_at, last_success_at, next_renewal_at (unix seconds, 0 for
-// none) and action ("none", "wait" or "reintegrate").
+// none), token_valid (false when the token has expired, as while a
+// degraded connection keeps failing) and action ("none", "wait" or
+// "reintegrate").
 
 #ifndef SRCONNECT_LIB_STATUS_HANDLER_H_
 #define SRCONNECT_LIB_STATUS_HANDLER_H_

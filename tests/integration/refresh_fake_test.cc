@@ -330,6 +330,42 @@ BOOST_AUTO_TEST_CASE(invalid_client_needs_reintegration) {
   BOOST_TEST(env.TokenRequestsInLog(client_id) == 1);
 }
 
+BOOST_AUTO_TEST_CASE(status_page_tells_expired_from_valid) {
+  // Both tokens are due and both renewals fail; only one token has expired.
+  RefreshEnv env;
+  const int64_t now = NowUnix();
+  const SeededCompany expired = env.Seed(1, "EXPIRED-", now - 60).at(0);
+  const SeededCompany valid = env.Seed(1, "VALID-", now + 300).at(0);
+  env.fake().AddFault({{"endpoint", "token"}, {"status", 503}});
+
+  const RunOutput run = env.Run({"--due"}, kRunTimeout);
+  BOOST_TEST_INFO("log: " << run.log);
+  BOOST_TEST(run.Summary()["degraded"] == 2);
+
+  const std::string expired_account = env.Row(expired.company_id).account_id;
+  const HttpResponse down =
+      StatusPage(env.app(), env.store(), expired_account, "text/html");
+  BOOST_TEST(down.body.find("cannot reach SmartRecruiters right now") !=
+             std::string::npos);
+  BOOST_TEST(down.body.find("(expired)") != std::string::npos);
+  const nlohmann::json down_json = nlohmann::json::parse(
+      StatusPage(env.app(), env.store(), expired_account, "application/json")
+          .body);
+  BOOST_TEST(down_json.at("token_valid") == false);
+  BOOST_TEST(down_json.at("action") == "wait");
+
+  const std::string valid_account = env.Row(valid.company_id).account_id;
+  const HttpResponse up =
+      StatusPage(env.app(), env.store(), valid_account, "text/html");
+  BOOST_TEST(up.body.find("is connected, with renewal problems") !=
+             std::string::npos);
+  BOOST_TEST(up.body.find("(expired)") == std::string::npos);
+  const nlohmann::json up_json = nlohmann::json::parse(
+      StatusPage(env.app(), env.store(), valid_account, "application/json")
+          .body);
+  BOOST_TEST(up_json.at("token_valid") == true);
+}
+
 BOOST_AUTO_TEST_CASE(timer_alone_detects_disconnect) {
   RefreshEnv env;
   const SeededCompany company = env.Seed(1, "GONE-", NowUnix() + 5).at(0);
