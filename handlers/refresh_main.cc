@@ -136,6 +136,7 @@ int RunOnce(const srconnect::App& app, const Flags& flags) {
 int ServeFastCgi(const srconnect::App& app) {
   srconnect::RequestLimits limits;
   limits.max_body_bytes = 4096;
+  limits.json_errors = true;
   const int threads = static_cast<int>(app.config.refresh.handout_threads);
 
   srconnect::LogInfo("refresh responder started, database " +

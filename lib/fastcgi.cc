@@ -24,6 +24,8 @@
 #include <system_error>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "log.h"
 
 namespace srconnect {
@@ -401,7 +403,7 @@ Result<std::string> ReadBody(FCGX_Stream* in, size_t content_length) {
 }
 
 // Reads and parses one request and runs the handler. A parse error becomes
-// a 400 or 413 page, and exceptions pass to the caller.
+// a 400 or 413 response, and exceptions pass to the caller.
 HttpResponse Respond(const FCGX_Request& fcgi_request,
                      const std::map<std::string, std::string>& params,
                      const RequestLimits& limits, const RequestHandler& handler,
@@ -411,7 +413,7 @@ HttpResponse Respond(const FCGX_Request& fcgi_request,
     rejection_log.Write("rejected request to " + QuoteForMessage(path) +
                         " with " + std::to_string(status) + ": " +
                         std::string(message));
-    return ErrorPage(status, message);
+    return ParseErrorResponse(status, message, limits);
   };
 
   const std::optional<size_t> content_length =
@@ -643,6 +645,19 @@ Result<HttpRequest> ParseRequest(
     request.form = std::move(*form);
   }
   return request;
+}
+
+HttpResponse ParseErrorResponse(int status, std::string_view message,
+                                const RequestLimits& limits) {
+  if (!limits.json_errors) return ErrorPage(status, message);
+  const nlohmann::json body = {
+      {"error", status == 413 ? "payload_too_large" : "invalid_request"},
+      {"message", message}};
+  // A message may quote bytes of the request that are not UTF-8, which
+  // dump() would otherwise throw on.
+  return HttpResponse::Json(
+      status, body.dump(-1, ' ', false,
+                        nlohmann::json::error_handler_t::replace));
 }
 
 HttpResponse HttpResponse::Html(int status, std::string body) {

@@ -31,6 +31,10 @@ struct RequestLimits {
   size_t max_parameters = 32;
   size_t max_cookie_bytes = 4096;
   size_t max_value_bytes = 2048;
+  // Format of the response to a request that fails parsing: an HTML page
+  // when false, and for JSON APIs when true a JSON body {"error":
+  // "invalid_request" or "payload_too_large", "message": the page's text}.
+  bool json_errors = false;
 };
 
 // Decoded name/value pairs of a query string or a form body, in order.
@@ -125,6 +129,12 @@ struct HttpResponse {
   void SetCookie(const Cookie& cookie);
 };
 
+// Returns the response to a request that failed parsing: status 400 or
+// 413 with `message`, as an HTML page or, when limits.json_errors is set,
+// as JSON. REQUIRES: status is 400 or 413.
+HttpResponse ParseErrorResponse(int status, std::string_view message,
+                                const RequestLimits& limits);
+
 // Returns the FastCGI response text: "Status: ...\r\n", the headers (with
 // Content-Type: text/plain; charset=utf-8, Cache-Control: no-store and the
 // security headers added when absent), a blank line and the body. A header
@@ -162,7 +172,8 @@ int RunFastCgi(const RequestLimits& limits, const RequestHandler& handler);
 // Store or a SmartRecruitersClient.
 //
 // Each request is parsed with `limits`. A parse error gets a 400 response
-// (413 for a body over the limit) with a page that names the bad value. An
+// (413 for a body over the limit) from ParseErrorResponse that names the
+// bad value. An
 // exception escaping a handler gets a 500 response for that request only
 // and is logged with the request path.
 //

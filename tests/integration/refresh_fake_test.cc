@@ -850,6 +850,29 @@ BOOST_AUTO_TEST_CASE(forged_remote_peer_gets_403_over_fastcgi) {
   BOOST_TEST(log.find("initial-token") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(malformed_query_gets_json_400) {
+  RefreshEnv env;
+  const std::string socket_path = env.File("refresh.sock");
+  std::unique_ptr<ChildProcess> responder = StartResponder(env, socket_path);
+  const std::vector<std::string> queries = {
+      "company=%ZZ", "company=ACME%00", "company=" + std::string(4096, 'A')};
+  int request_count = 0;
+  for (const std::string& query : queries) {
+    BOOST_TEST_CONTEXT("query \"" << query.substr(0, 20) << "\"") {
+      const std::string output = "cgi-" + std::to_string(++request_count);
+      const auto [status, body] =
+          FastCgiGet(socket_path, query, env.File(output));
+      BOOST_TEST(status == 400);
+      const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+      BOOST_TEST_REQUIRE(json.is_object(), body);
+      BOOST_TEST(json.value("error", "") == "invalid_request");
+      BOOST_TEST(json.value("message", "").find("query string") !=
+                 std::string::npos);
+    }
+  }
+  responder->Kill();
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
 
 #include "fastcgi.h"
 #include "status.h"
@@ -741,6 +742,97 @@ BOOST_AUTO_TEST_CASE(html_escape_replaces_special_characters) {
              "&lt;a href=&quot;x&quot;&gt;O&#39;Neil &amp; co&lt;/a&gt;");
   BOOST_TEST(HtmlEscape("plain \xe2\x82\xac") == "plain \xe2\x82\xac");
   BOOST_TEST(HtmlEscape("") == "");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(parse_error_response)
+
+std::string ContentTypeOf(const HttpResponse& response) {
+  for (const auto& [name, value] : response.headers) {
+    if (name == "Content-Type") return value;
+  }
+  return "";
+}
+
+struct MalformedRequest {
+  std::string label;
+  ParamMap params;
+  std::string body;
+};
+
+// Requests that the token hand-out's clients have sent by mistake, each
+// rejected by ParseRequest with the hand-out's limits.
+std::vector<MalformedRequest> MalformedRequests() {
+  ParamMap json_post = PostParams("application/json", "18");
+  json_post["QUERY_STRING"] = "";
+  ParamMap long_form = PostParams(
+      "application/x-www-form-urlencoded", "2057");
+  return {
+      {"query over 4096 bytes",
+       GetParams("company=" + std::string(4096, 'A')), ""},
+      {"encoded NUL", GetParams("company=ACME%00"), ""},
+      {"invalid escape", GetParams("company=%ZZ"), ""},
+      {"form value over the limit", long_form,
+       "company=" + std::string(2048, 'A') + "A"},
+      {"JSON body", json_post, "{\"company\": \"A-1\"}"},
+  };
+}
+
+BOOST_AUTO_TEST_CASE(json_errors_give_json_body) {
+  RequestLimits limits;
+  limits.max_body_bytes = 4096;
+  limits.json_errors = true;
+  for (const MalformedRequest& malformed : MalformedRequests()) {
+    BOOST_TEST_CONTEXT(malformed.label) {
+      Result<HttpRequest> request =
+          ParseRequest(malformed.params, malformed.body, limits);
+      BOOST_TEST_REQUIRE(!request.ok());
+
+      const HttpResponse response =
+          ParseErrorResponse(400, request.error(), limits);
+      BOOST_TEST(response.status == 400);
+      BOOST_TEST(ContentTypeOf(response) ==
+                 "application/json; charset=utf-8");
+      const nlohmann::json body =
+          nlohmann::json::parse(response.body, nullptr, false);
+      BOOST_TEST_REQUIRE(body.is_object(), response.body);
+      BOOST_TEST(body.value("error", "") == "invalid_request");
+      BOOST_TEST(body.value("message", "") == request.error());
+      BOOST_TEST(!Contains(response.body, "<html"));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(json_errors_name_oversized_body) {
+  RequestLimits limits;
+  limits.json_errors = true;
+  const HttpResponse response =
+      ParseErrorResponse(413, "request body is longer than 4096 bytes", limits);
+  BOOST_TEST(response.status == 413);
+  const nlohmann::json body =
+      nlohmann::json::parse(response.body, nullptr, false);
+  BOOST_TEST_REQUIRE(body.is_object(), response.body);
+  BOOST_TEST(body.value("error", "") == "payload_too_large");
+}
+
+BOOST_AUTO_TEST_CASE(json_errors_replace_invalid_utf8) {
+  RequestLimits limits;
+  limits.json_errors = true;
+  const HttpResponse response =
+      ParseErrorResponse(400, "parameter name \"\xff\" is invalid", limits);
+  BOOST_TEST(response.status == 400);
+  const nlohmann::json body =
+      nlohmann::json::parse(response.body, nullptr, false);
+  BOOST_TEST(body.is_object(), response.body);
+}
+
+BOOST_AUTO_TEST_CASE(html_page_by_default) {
+  const HttpResponse response =
+      ParseErrorResponse(400, "query string: <bad>", RequestLimits());
+  BOOST_TEST(response.status == 400);
+  BOOST_TEST(ContentTypeOf(response) == "text/html; charset=utf-8");
+  BOOST_TEST(Contains(response.body, "&lt;bad&gt;"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
