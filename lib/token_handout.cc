@@ -192,19 +192,26 @@ HttpResponse JsonResponse(int status, std::string body) {
   return response;
 }
 
-// Returns the company parameter of the query, or of a POST form when the
-// query has none.
+// Returns the company parameter, taken from the query or from the form body
+// of a POST. Rejects a request that gives it in both places, even with
+// equal values, so that no client depends on which one wins.
 Result<std::string> CompanyParameter(const HttpRequest& request) {
   Result<std::optional<std::string>> from_query =
       request.query.GetOne("company");
   if (!from_query.ok()) return from_query.status();
   std::optional<std::string> company = *from_query;
-  if (!company && request.method == "POST") {
+  if (request.method == "POST") {
     Result<std::optional<std::string>> from_form =
         request.form.GetOne("company");
     if (!from_form.ok()) return from_form.status();
-    company = *from_form;
+    if (company.has_value() && from_form->has_value()) {
+      return Status::Error(
+          "company is given in both the query string and the form body: "
+          "send it once, in either place");
+    }
+    if (!company.has_value()) company = *from_form;
   }
+
   if (!company || company->empty()) {
     return Status::Error("missing company parameter: pass ?company=ID");
   }

@@ -592,6 +592,32 @@ BOOST_AUTO_TEST_CASE(invalid_company_is_400) {
              std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(company_in_query_and_form_is_400) {
+  RefreshEnv env;
+  const SeededCompany company = env.Seed(1, "BOTH-", NowUnix() + 1200).at(0);
+  const SmartRecruitersClient client(env.app().config.smartrecruiters);
+  const std::vector<std::string> form_values = {company.company_id,
+                                                "OTHER-1"};
+  for (const std::string& form_value : form_values) {
+    BOOST_TEST_CONTEXT("form company " << form_value) {
+      HttpRequest request = TokenRequest(company.company_id);
+      request.method = "POST";
+      request.form = Params({{"company", form_value}});
+
+      const HttpResponse response = HandleRefreshRequest(
+          request, env.store(), client, env.app().config.refresh);
+      BOOST_TEST(response.status == 400);
+      const nlohmann::json body = nlohmann::json::parse(response.body);
+      BOOST_TEST(body.at("error") == "invalid_request");
+      const std::string message = body.at("message");
+      BOOST_TEST(message.find("query string") != std::string::npos);
+      BOOST_TEST(message.find("form body") != std::string::npos);
+      BOOST_TEST(message.find("send it once") != std::string::npos);
+      BOOST_TEST(body.contains("access_token") == false);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(needs_reintegration_is_409) {
   RefreshEnv env;
   const SeededCompany company = env.Seed(1, "OFF-", NowUnix() + 30).at(0);
