@@ -215,11 +215,29 @@ Result<std::string> CompanyParameter(const HttpRequest& request) {
   if (!company || company->empty()) {
     return Status::Error("missing company parameter: pass ?company=ID");
   }
-  Status valid = ValidateCompanyId(*company);
+  Status valid = ValidateCompanyId(*company, "company");
   if (!valid.ok()) {
-    return Status::Error("invalid company parameter: " + valid.message());
+    return Status::Error(
+        "invalid company parameter: " + valid.message() +
+        ". Send the SmartRecruiters company id, 1 to " +
+        std::to_string(kMaxCompanyIdBytes) +
+        " characters from A-Z, a-z, 0-9, '.', '_' and '-'");
   }
   return *company;
+}
+
+// Returns the message of a 409: the state and, where one is known, what
+// brings the connection back.
+std::string NotConnectedMessage(ConnectionState state) {
+  std::string message =
+      "no token is handed out in state " + std::string(StateName(state));
+  if (state == ConnectionState::kNeedsReintegration ||
+      state == ConnectionState::kDisconnected) {
+    message +=
+        ": the customer must reintegrate SmartRecruiters from Company "
+        "Settings";
+  }
+  return message;
 }
 
 HttpResponse HandOutResponse(const TokenHandOut& out) {
@@ -234,7 +252,10 @@ HttpResponse HandOutResponse(const TokenHandOut& out) {
     case HandOutStatus::kUnknownCompany:
       return JsonResponse(
           404, JsonError("unknown_company",
-                         "no connection for company " + Quote(out.company_id)));
+                         "no connection for company " + Quote(out.company_id) +
+                             ": the company was never connected with "
+                             "srconnect, or it was removed. Connect it from "
+                             "Company Settings"));
     case HandOutStatus::kNotConnected: {
       const std::string state(StateName(out.state));
       nlohmann::json body = {
@@ -242,7 +263,7 @@ HttpResponse HandOutResponse(const TokenHandOut& out) {
           {"company_id", out.company_id},
           {"state", state},
           {"reason", out.reason},
-          {"message", "no token is handed out in state " + state}};
+          {"message", NotConnectedMessage(out.state)}};
       return JsonResponse(409, body.dump());
     }
     case HandOutStatus::kUnavailable: {

@@ -23,19 +23,23 @@ std::string_view Origin(std::string_view url) {
 
 }  // namespace
 
-Status ValidateCompanyId(std::string_view company_id) {
+Status ValidateCompanyId(std::string_view company_id,
+                         std::string_view parameter_name) {
+  const std::string name(parameter_name);
   if (company_id.empty()) {
-    return Status::Error("companyId is empty");
+    return Status::Error(name + " is empty");
   }
   if (company_id.size() > kMaxCompanyIdBytes) {
-    return Status::Error("companyId is longer than " +
-                         std::to_string(kMaxCompanyIdBytes) + " characters");
+    return Status::Error(name + " has " + std::to_string(company_id.size()) +
+                         " bytes, more than the maximum of " +
+                         std::to_string(kMaxCompanyIdBytes));
   }
-  for (char c : company_id) {
-    if (!IsCompanyIdChar(c)) {
-      return Status::Error(
-          "companyId contains a character outside A-Z, a-z, 0-9, '.', '_' "
-          "and '-'");
+  for (size_t i = 0; i < company_id.size(); ++i) {
+    if (!IsCompanyIdChar(company_id[i])) {
+      return Status::Error(name + " has a character outside A-Z, a-z, 0-9, "
+                           "'.', '_' and '-' at offset " + std::to_string(i) +
+                           " (0-based) of its " +
+                           std::to_string(company_id.size()) + " bytes");
     }
   }
   return Status::Ok();

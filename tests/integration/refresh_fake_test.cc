@@ -570,6 +570,12 @@ BOOST_AUTO_TEST_CASE(unknown_company_is_404) {
   const HttpResponse response = HandleRefreshRequest(
       TokenRequest("NOBODY-1"), env.store(), client, env.app().config.refresh);
   BOOST_TEST(response.status == 404);
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  const std::string message = body.at("message");
+  BOOST_TEST(message.find("never connected with srconnect") !=
+             std::string::npos);
+  BOOST_TEST(message.find("Connect it from Company Settings") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(missing_company_is_400) {
@@ -618,6 +624,42 @@ BOOST_AUTO_TEST_CASE(company_in_query_and_form_is_400) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(invalid_character_names_offset) {
+  RefreshEnv env;
+  const SmartRecruitersClient client(env.app().config.smartrecruiters);
+  const HttpResponse response = HandleRefreshRequest(
+      TokenRequest("ACME<b>\x01"), env.store(), client,
+      env.app().config.refresh);
+  BOOST_TEST(response.status == 400);
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  const std::string message = body.at("message");
+  BOOST_TEST(message.find("company has a character") != std::string::npos);
+  BOOST_TEST(message.find("companyId") == std::string::npos);
+  BOOST_TEST(message.find("at offset 4 (0-based)") != std::string::npos);
+  BOOST_TEST(message.find("A-Z, a-z, 0-9, '.', '_' and '-'") !=
+             std::string::npos);
+  BOOST_TEST(message.find("Send the SmartRecruiters company id") !=
+             std::string::npos);
+  BOOST_TEST(message.find("<b>") == std::string::npos);
+  BOOST_TEST(message.find('\x01') == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(overlong_company_names_length) {
+  RefreshEnv env;
+  const SmartRecruitersClient client(env.app().config.smartrecruiters);
+  const HttpResponse response =
+      HandleRefreshRequest(TokenRequest(std::string(70, 'A')), env.store(),
+                           client, env.app().config.refresh);
+  BOOST_TEST(response.status == 400);
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  const std::string message = body.at("message");
+  BOOST_TEST(message.find("company has 70 bytes") != std::string::npos);
+  BOOST_TEST(message.find("maximum of 64") != std::string::npos);
+  BOOST_TEST(message.find("companyId") == std::string::npos);
+  BOOST_TEST(message.find("Send the SmartRecruiters company id") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(needs_reintegration_is_409) {
   RefreshEnv env;
   const SeededCompany company = env.Seed(1, "OFF-", NowUnix() + 30).at(0);
@@ -631,6 +673,9 @@ BOOST_AUTO_TEST_CASE(needs_reintegration_is_409) {
   const nlohmann::json body = nlohmann::json::parse(response.body);
   BOOST_TEST(body.at("state") == "needs_reintegration");
   BOOST_TEST(body.at("reason").get<std::string>().find("invalid_client") !=
+             std::string::npos);
+  BOOST_TEST(body.at("message").get<std::string>().find(
+                 "reintegrate SmartRecruiters from Company Settings") !=
              std::string::npos);
   BOOST_TEST(body.contains("access_token") == false);
 }
@@ -650,6 +695,9 @@ BOOST_AUTO_TEST_CASE(disconnected_is_409) {
   BOOST_TEST(response.status == 409);
   const nlohmann::json body = nlohmann::json::parse(response.body);
   BOOST_TEST(body.at("state") == "disconnected");
+  BOOST_TEST(body.at("message").get<std::string>().find(
+                 "reintegrate SmartRecruiters from Company Settings") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(unreachable_without_token_is_503) {
