@@ -945,7 +945,7 @@ Status StartResponders(Responders& responders, ResponderContext& context) {
 }
 
 // Sets the stop flag and joins every responder thread. A thread waiting
-// for a connection sees the flag within kStopCheckIntervalMs, when accept
+// for a connection checks the flag within kStopCheckIntervalMs, when accept
 // times out. A thread serving a request, or reading one inside
 // FCGX_Accept_r, first finishes it and sends the response.
 void StopResponders(Responders& responders, ResponderContext& context) {

@@ -153,7 +153,7 @@ std::string Authority(const ParsedUrl& url) {
 }
 
 // Describes a failed exchange with the peer's address and, for a timeout,
-// the limit that ran out, so that a log line says where to look.
+// the limit that ran out, so a log line shows which host and limit failed.
 std::string DescribeError(httplib::Error error, TransportError transport,
                           const HttpClientOptions& options,
                           const ParsedUrl& url) {
@@ -194,7 +194,7 @@ std::unique_ptr<httplib::ClientImpl> MakeClient(
   client->set_write_timeout(std::chrono::milliseconds(options.read_timeout_ms));
   client->set_keep_alive(keep_alive);
   // cpp-httplib writes a request's headers and body separately. On a kept
-  // connection Nagle's algorithm holds the body until the server's delayed
+  // connection Nagle's algorithm delays the body until the server's delayed
   // ACK of the headers, which adds up to 40 ms on Linux to each request.
   client->set_tcp_nodelay(true);
   client->set_follow_location(false);

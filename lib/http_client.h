@@ -55,9 +55,9 @@ HttpResult SendHttpRequest(const HttpClientOptions& options,
 // an idle kept connection makes the request fail at once.
 int64_t RetryWindowMs(const HttpClientOptions& options);
 
-// Longest one HttpConnection::Send() or SendHttpRequest() can take, not
-// counting a peer that trickles bytes (see the NOTE in http_client.cc):
-// the retry window, then a connect and a read timeout.
+// Returns the maximum duration of one HttpConnection::Send() or
+// SendHttpRequest(): the retry window, then a connect and a read timeout.
+// A peer that trickles bytes can exceed it (see the NOTE in http_client.cc).
 int64_t LongestCallMs(const HttpClientOptions& options);
 
 // A connection to one base URL that stays open between requests (HTTP/1.1

@@ -39,7 +39,8 @@ std::string ActionFor(const std::optional<Connection>& connection) {
   return "reintegrate";
 }
 
-// True when the connection holds a token that has not expired at `now`.
+// Returns true when the connection has a token that has not expired at
+// `now`.
 bool HasValidToken(const Connection& connection, int64_t now) {
   return connection.token_expires_at > now;
 }

@@ -309,7 +309,7 @@ BOOST_AUTO_TEST_CASE(invalid_client_needs_reintegration) {
   BOOST_TEST(row.reason.find("invalid_client") != std::string::npos);
   BOOST_TEST(row.next_attempt_at == 0);
 
-  // The status page says to reintegrate, once, and shows the reason.
+  // The status page gives the reintegration advice once, with the reason.
   const HttpResponse page =
       StatusPage(env.app(), env.store(), "account-dead", "text/html");
   BOOST_TEST(page.status == 200);
@@ -747,7 +747,7 @@ BOOST_AUTO_TEST_CASE(keeps_old_token_on_transient_failure) {
   BOOST_TEST(StateName(env.Row(company.company_id).state) == "degraded");
 }
 
-// Takes the lease of `company` for another owner, asks for a token while
+// Takes the lease of `company` for another owner, requests a token while
 // that owner holds it, and has the owner commit `token` with `expires_at`
 // 500 ms later from its own Store (a Store is not thread-safe). Returns the
 // hand-out's response.

@@ -448,8 +448,8 @@ BOOST_AUTO_TEST_CASE(closed_kept_connection_is_retried_once) {
   const std::vector<json> lines = LoggedRequests(fake, "token", 3);
   BOOST_TEST_REQUIRE(lines.size() == 3u);
   // The fake may log the dropped request after the retry, so the last two
-  // lines come in either order: one dropped (status 0), one answered, each
-  // on its own connection.
+  // lines come in either order: one dropped (status 0) and one with status
+  // 200, each on its own connection.
   const json& dropped =
       lines.at(1).at("status") == 0 ? lines.at(1) : lines.at(2);
   const json& retried =
@@ -500,9 +500,9 @@ BOOST_AUTO_TEST_CASE(slow_failure_is_not_retried) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-// A server on a loopback socket that answers the first request on a
-// connection in full, with keep-alive, and every later request on it with
-// headers and only part of the body before closing. Counts the requests.
+// A loopback server that sends a full keep-alive response to the first
+// request on a connection. To every later request on it, the server sends
+// the headers and part of the body, then closes. Counts the requests.
 class TruncatingServer {
  public:
   TruncatingServer() {
@@ -611,7 +611,7 @@ BOOST_AUTO_TEST_CASE(closed_port_is_transient) {
   BOOST_TEST(result.error().http_status == 0);
   BOOST_TEST(result.error().message.find("connection failed") !=
              std::string::npos);
-  // The message names the peer, so that a log line says where to look.
+  // The message names the peer, so a log line shows which host failed.
   BOOST_TEST(result.error().message.find("peer 127.0.0.1:" +
                                          std::to_string(port)) !=
                  std::string::npos,

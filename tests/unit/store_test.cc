@@ -1331,10 +1331,10 @@ constexpr std::string_view kRenewalSql[] = {
 constexpr std::string_view kAcquireLeaseSql =
     "SET lease_owner = ?1, lease_deadline = ?2 ";
 
-// Makes the store calls of the renewal path for connection `id`: read the
-// row, take the lease, let a second owner find it taken, open the secrets,
-// store a new token (or, with `fail`, record a failure), then take and
-// release the lease again.
+// Makes the store calls of the renewal path for connection `id`. It reads
+// the row, takes the lease, lets a second owner find it taken and opens the
+// secrets. It then stores a new token (with `fail`, records a failure) and
+// takes and releases the lease again.
 void Renew(Store& store, int64_t id, int64_t now, bool fail) {
   MustFind(store, id);
   Result<bool> leased = store.AcquireLease(id, "refresh-a", now, now + 60);
